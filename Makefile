@@ -1,0 +1,36 @@
+# Two entry points for a fresh machine (see README "Quick start"):
+#   make baseline   set everything up, then run the main job
+#   make test       set everything up, then run the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# The CPU build of torch is installed before the project so that pip never
+# resolves torch itself (an unpinned torch pulls a multi-GB CUDA build).
+# Elsewhere: make TORCH="torch --index-url https://download.pytorch.org/whl/cpu"
+TORCH  ?= torch==2.13.0
+PYTEST_ARGS ?=
+# Data directory: a ../shared/data checkout beside the project when there is one;
+# otherwise the loaders use ~/.cache/skhybrid and download the official files.
+SKHYBRID_DATA_DIR ?= $(wildcard $(abspath ../shared/data))
+export SKHYBRID_DATA_DIR
+
+.PHONY: setup baseline test clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	# matbench 0.6 pins scikit-learn==1.0.1; we only need its fold file.
+	$(BIN)/python -m pip install --quiet --no-deps "matbench==0.6"
+	touch $@
+
+baseline: setup
+	$(BIN)/skhybrid baseline
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,5 @@
+"""Shared helpers: input validation that names the offending sample."""
+
+from ._validation import as_sample_list, check_structures, format_indices
+
+__all__ = ["as_sample_list", "check_structures", "format_indices"]
