@@ -1,5 +1,23 @@
-"""Transformers from crystal structures and compositions to features."""
+"""Transformers from crystal structures and compositions to features and graphs.
+
+The graph classes import torch and torch-geometric (several seconds), so they are
+loaded on first use: ``import skhybrid`` stays fast for composition-only work.
+"""
+
+import importlib
 
 from ._magpie import MagpieFeaturizer
 
-__all__ = ["MagpieFeaturizer"]
+_LAZY = {"StructureGraphizer": "._graph", "CrystalGraph": "._crystal_graph"}
+
+__all__ = ["CrystalGraph", "MagpieFeaturizer", "StructureGraphizer"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

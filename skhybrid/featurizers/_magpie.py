@@ -8,6 +8,7 @@ from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
+from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -276,27 +277,25 @@ def compute_magpie(compositions, charges, preset):
     tables = element_tables()
     n = len(compositions)
     counts = np.fromiter((len(c) for c in compositions), dtype=np.intp, count=n)
-    starts = np.zeros(n, dtype=np.intp)
-    np.cumsum(counts[:-1], out=starts[1:])
-    flat = [pair for c in compositions for pair in c]
-    z = np.fromiter((p[0] for p in flat), dtype=np.intp, count=len(flat))
-    amount = np.fromiter((p[1] for p in flat), dtype=float, count=len(flat))
+    indptr = np.zeros(n + 1, dtype=np.intp)
+    np.cumsum(counts, out=indptr[1:])
+    starts = indptr[:-1]
+    flat = np.array([pair for c in compositions for pair in c], dtype=float).reshape(-1, 2)
+    z = flat[:, 0].astype(np.intp)
+    amount = flat[:, 1]
     row = np.repeat(np.arange(n), counts)
-    total = np.add.reduceat(amount, starts)
+    # Row i of this sparse matrix holds the amounts of composition i's elements.
+    amounts = sparse.csr_matrix((amount, np.arange(len(amount)), indptr), shape=(n, len(amount)))
+    total = np.asarray(amounts.sum(axis=1)).ravel()
 
     def weighted_mean(values):
         # np.average's formula, sum(v * w) / sum(w), as matminer's PropertyStats.mean
-        return np.add.reduceat(values * amount[:, None], starts, axis=0) / total[:, None]
+        return (amounts @ values) / total[:, None]
 
     values = tables.magpie[z]
-    minimum = np.minimum.reduceat(values, starts, axis=0)
-    maximum = np.maximum.reduceat(values, starts, axis=0)
     mean = weighted_mean(values)
     avg_dev = weighted_mean(np.abs(values - mean[row]))
-    # mode: the smallest value among the elements of largest amount, with np.isclose's tolerance
-    largest = np.maximum.reduceat(amount, starts)[row]
-    is_mode = np.abs(amount - largest) <= 1e-8 + 1e-5 * np.abs(largest)
-    mode = np.minimum.reduceat(np.where(is_mode[:, None], values, np.inf), starts, axis=0)
+    minimum, maximum, mode = _segment_extremes(values, amount, starts, counts)
     stats = np.stack([minimum, maximum, maximum - minimum, mean, avg_dev, mode], axis=2)
     element_block = stats.reshape(n, -1)  # property-major, as matminer orders them
     if preset == "magpie132":
@@ -305,7 +304,7 @@ def compute_magpie(compositions, charges, preset):
     fraction = amount / total[row]
     stoichiometry = [counts.astype(float)]
     for p in STOICHIOMETRY_P[1:]:
-        stoichiometry.append(np.add.reduceat(fraction**p, starts) ** (1.0 / p))
+        stoichiometry.append(_row_sums(fraction**p, indptr) ** (1.0 / p))
 
     valence = weighted_mean(tables.valence[z])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -313,6 +312,33 @@ def compute_magpie(compositions, charges, preset):
 
     ionic = _ionic_character(compositions, charges, z, fraction, starts, counts, tables)
     return np.column_stack([np.column_stack(stoichiometry), element_block, valence_fraction, ionic])
+
+
+def _row_sums(values, indptr):
+    n = len(indptr) - 1
+    return sparse.csr_matrix((values, np.arange(len(values)), indptr), shape=(n, len(values))).sum(axis=1).A1
+
+
+def _segment_extremes(values, amount, starts, counts):
+    """Per composition: minimum, maximum and mode of ``values`` over its elements.
+
+    The mode is matminer's: the smallest value among the elements of largest
+    amount, "largest" with ``np.isclose``'s tolerance. Compositions are grouped
+    by element count so each group is one dense (rows, k, d) block.
+    """
+    n, d = len(counts), values.shape[1]
+    minimum, maximum, mode = np.empty((n, d)), np.empty((n, d)), np.empty((n, d))
+    for k in np.unique(counts).tolist():
+        rows = np.flatnonzero(counts == k)
+        index = starts[rows][:, None] + np.arange(k)
+        block = values[index]
+        minimum[rows] = block.min(axis=1)
+        maximum[rows] = block.max(axis=1)
+        weights = amount[index]
+        largest = weights.max(axis=1, keepdims=True)
+        is_mode = np.abs(weights - largest) <= 1e-8 + 1e-5 * np.abs(largest)
+        mode[rows] = np.where(is_mode[:, :, None], block, np.inf).min(axis=1)
+    return minimum, maximum, mode
 
 
 def _ionic_character(compositions, charges, z, fraction, starts, counts, tables):

@@ -1,0 +1,321 @@
+"""StructureGraphizer: pymatgen Structures to periodic crystal graphs for graph networks."""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from joblib import Parallel, delayed, effective_n_jobs
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ..utils import check_structures
+from ._crystal_graph import (
+    CrystalGraph,
+    cgcnn_atom_features,
+    gaussian_expansion,
+    line_graph as build_line_graph,
+    periodic_neighbors,
+    to_tensor,
+)
+
+__all__ = ["StructureGraphizer"]
+
+# An atom with no neighbour within the cutoff gets the cutoff multiplied by this,
+# up to MAX_CUTOFF_GROWTHS times, for its structure only.
+CUTOFF_GROWTH = 1.5
+MAX_CUTOFF_GROWTHS = 4
+
+
+class StructureGraphizer(TransformerMixin, BaseEstimator):
+    """Turn crystal structures into periodic graphs for graph neural networks.
+
+    Each structure becomes a :class:`CrystalGraph` (a ``torch_geometric.data.Data``):
+    every atom is linked to its ``max_neighbors`` nearest neighbours within
+    ``cutoff``, periodic images included (a one-atom cell links to its own
+    images), as in CGCNN (Xie & Grossman, Phys. Rev. Lett. 120, 145301, 2018).
+    The neighbour search is pymatgen's vectorized ``get_neighbor_list``; the
+    order is deterministic (centre, then distance; equal distances keep pymatgen's order).
+
+    Stored on each graph:
+
+    - ``z`` (atomic numbers, always) and ``x``: the 92-dimensional CGCNN atom
+      encoding when ``atom_features="cgcnn"``;
+    - ``edge_index`` (row 0 neighbour, row 1 centre), ``distance``,
+      ``edge_vec`` (centre to neighbour image) and ``edge_attr``: the distances
+      on ``n_gaussians`` Gaussians ``exp(-((d - c_k) / w)^2)`` with centres
+      evenly from 0 to ``cutoff`` and ``w`` their spacing (CGCNN's 0.2 A by
+      default);
+    - with ``line_graph=True``, the ALIGNN line graph (Choudhary & DeCost, npj
+      Comput. Mater. 7, 185, 2021): one node per bond and, for every ordered
+      pair of distinct bonds ``(j -> i), (k -> i)`` of an atom ``i``, an edge
+      ``lg_edge_index`` with the angle j-i-k as ``angle_cos`` and its
+      expansion on ``n_angle_basis`` Gaussians over [-1, 1] as ``lg_attr``.
+      ``CrystalGraph`` offsets ``lg_edge_index`` when graphs are batched;
+    - with ``global_features``, that transformer's row for the structure as
+      ``u`` of shape (1, d): the composition vector for early fusion and
+      MEGNet's global state. It is cloned and fitted in ``fit``.
+
+    An atom with no neighbour within ``cutoff`` (an isolated molecule in a
+    large box, say) does not fail: the cutoff for that structure grows by a
+    factor 1.5 until every atom has a neighbour (at most 4 times), and a
+    warning names the structure.
+
+    Parameters
+    ----------
+    cutoff : float, default=8.0
+        Neighbour search radius in Angstrom.
+    max_neighbors : int, default=12
+        Neighbours kept per atom (the nearest ones).
+    atom_features : {"cgcnn", "z"}, default="cgcnn"
+        ``"cgcnn"`` stores the CGCNN encoding as ``x``; ``"z"`` stores only the
+        atomic numbers, for models with a learned element embedding.
+    n_gaussians : int, default=41
+        Gaussians of the distance expansion.
+    line_graph : bool, default=False
+        Build the bond-angle line graph (ALIGNN).
+    n_angle_basis : int, default=40
+        Gaussians of the angle-cosine expansion (ALIGNN uses 40).
+    global_features : transformer, default=None
+        A transformer from structures to one vector each (e.g.
+        ``MagpieFeaturizer()``), stored as ``u``.
+    occupancy : {"error", "weighted"}, default="error"
+        A disordered (partially occupied) site raises ``ValueError`` naming the
+        structure, or with ``"weighted"`` gets the occupancy-weighted mean of
+        its species' CGCNN vectors (``z`` is then its majority species).
+    n_jobs : int, default=None
+        Processes for building graphs (joblib semantics; ``None`` means 1).
+        Spawning workers costs more than building a few thousand small graphs.
+
+    Attributes
+    ----------
+    global_features_ : transformer or None
+        The fitted clone of ``global_features``.
+    n_node_features_ : int
+        Size of ``x`` (0 with ``atom_features="z"``).
+    n_edge_features_ : int
+        Size of ``edge_attr``.
+    n_global_features_ : int
+        Size of ``u`` (0 without ``global_features``).
+
+    Notes
+    -----
+    Graph building is deterministic and learns nothing but the global-feature
+    transformer, so ``Pipeline(memory=...)`` can cache it: tuning a network's
+    parameters over the same folds then builds every fold's graphs once
+    (see docs/benchmarks.md for the measured saving).
+
+    Examples
+    --------
+    >>> from pymatgen.core import Lattice, Structure
+    >>> from skhybrid import StructureGraphizer
+    >>> nacl = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"],
+    ...                                  [[0, 0, 0], [0.5, 0.5, 0.5]])
+    >>> graph = StructureGraphizer().fit_transform([nacl])[0]
+    >>> graph.num_nodes, graph.edge_index.shape[1], tuple(graph.edge_attr.shape)
+    (8, 96, (96, 41))
+    """
+
+    _parameter_constraints: dict = {
+        "cutoff": [Interval(Real, 0, None, closed="neither")],
+        "max_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "atom_features": [StrOptions({"cgcnn", "z"})],
+        "n_gaussians": [Interval(Integral, 2, None, closed="left")],
+        "line_graph": ["boolean"],
+        "n_angle_basis": [Interval(Integral, 2, None, closed="left")],
+        "global_features": [HasMethods(["fit", "transform"]), None],
+        "occupancy": [StrOptions({"error", "weighted"})],
+        "n_jobs": [Integral, None],
+    }
+
+    def __init__(
+        self,
+        cutoff=8.0,
+        max_neighbors=12,
+        atom_features="cgcnn",
+        n_gaussians=41,
+        line_graph=False,
+        n_angle_basis=40,
+        global_features=None,
+        occupancy="error",
+        n_jobs=None,
+    ):
+        self.cutoff = cutoff
+        self.max_neighbors = max_neighbors
+        self.atom_features = atom_features
+        self.n_gaussians = n_gaussians
+        self.line_graph = line_graph
+        self.n_angle_basis = n_angle_basis
+        self.global_features = global_features
+        self.occupancy = occupancy
+        self.n_jobs = n_jobs
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Fit the global-feature transformer, if any.
+
+        Parameters
+        ----------
+        X : list, array or Series of pymatgen Structure
+        y : array-like, default=None
+            Passed to the global-feature transformer's ``fit``.
+
+        Returns
+        -------
+        self : StructureGraphizer
+        """
+        structures = check_structures(X)
+        if self.global_features is not None:
+            self.global_features_ = clone(self.global_features).fit(structures, y)
+            self.n_global_features_ = int(np.asarray(self.global_features_.transform(structures[:1])).shape[1])
+        else:
+            self.global_features_ = None
+            self.n_global_features_ = 0
+        self.n_node_features_ = cgcnn_atom_features().shape[1] if self.atom_features == "cgcnn" else 0
+        self.n_edge_features_ = self.n_gaussians
+        return self
+
+    def transform(self, X):
+        """Build one graph per structure.
+
+        Parameters
+        ----------
+        X : list, array or Series of pymatgen Structure
+
+        Returns
+        -------
+        graphs : list of CrystalGraph
+        """
+        check_is_fitted(self, "n_edge_features_")
+        structures = check_structures(X)
+        params = self._graph_params()
+        n_jobs = effective_n_jobs(self.n_jobs)
+        if n_jobs > 1 and len(structures) >= 4 * n_jobs:
+            chunks = np.array_split(np.arange(len(structures)), n_jobs)
+            parts = Parallel(n_jobs=n_jobs)(
+                delayed(_build_graphs)([structures[i] for i in chunk], int(chunk[0]), params) for chunk in chunks
+            )
+            graphs = [g for part in parts for g in part[0]]
+            grown = [i for part in parts for i in part[1]]
+        else:
+            graphs, grown = _build_graphs(structures, 0, params)
+        if grown:
+            warnings.warn(
+                f"StructureGraphizer: structure(s) {grown} have atoms with no neighbour within "
+                f"cutoff={self.cutoff} A; their cutoff was grown until every atom has one.",
+                UserWarning,
+                stacklevel=2,
+            )
+        if self.global_features_ is not None:
+            u = np.asarray(self.global_features_.transform(structures), dtype=np.float32)
+            for graph, row in zip(graphs, u):
+                graph.u = torch.from_numpy(row[None, :].copy())
+        return graphs
+
+    def _graph_params(self) -> dict:
+        return dict(
+            cutoff=float(self.cutoff),
+            max_neighbors=int(self.max_neighbors),
+            atom_features=self.atom_features,
+            n_gaussians=int(self.n_gaussians),
+            line_graph=bool(self.line_graph),
+            n_angle_basis=int(self.n_angle_basis),
+            occupancy=self.occupancy,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+
+def _build_graphs(structures, offset, params):
+    graphs, grown = [], []
+    for i, structure in enumerate(structures):
+        graph, was_grown = structure_to_graph(structure, offset + i, **params)
+        graphs.append(graph)
+        if was_grown:
+            grown.append(offset + i)
+    return graphs, grown
+
+
+def _node_features(structure, index, atom_features, occupancy):
+    species = [site.species for site in structure]
+    if all(len(sp) == 1 and next(iter(sp.values())) == 1 for sp in species):
+        z = np.fromiter((next(iter(sp)).Z for sp in species), dtype=np.int64, count=len(species))
+        if atom_features == "z":
+            return z, None
+        table = cgcnn_atom_features()
+        if z.max() >= len(table) or np.isnan(table[z, 0]).any():
+            bad = next(int(v) for v in z if v >= len(table) or np.isnan(table[v, 0]))
+            raise ValueError(
+                f"X[{index}] contains element Z={bad}, which has no CGCNN atom encoding (Z = 1-100); "
+                "use atom_features='z'."
+            )
+        return z, table[z]
+    if occupancy == "error":
+        site = next(i for i, s in enumerate(structure) if not s.is_ordered)
+        raise ValueError(
+            f"X[{index}] is disordered (site {site}: {structure[site].species}); graphs need one "
+            "element per site. Pass occupancy='weighted' for occupancy-weighted atom features, or "
+            "order the structure (e.g. pymatgen's OrderDisorderedStructureTransformation)."
+        )
+    if atom_features == "z":
+        raise ValueError(
+            f"X[{index}] is disordered and atom_features='z' has no occupancy-weighted form; "
+            "use atom_features='cgcnn'."
+        )
+    table = cgcnn_atom_features()
+    z = np.empty(len(structure), dtype=np.int64)
+    x = np.zeros((len(structure), table.shape[1]), dtype=np.float32)
+    for i, site in enumerate(structure):
+        species = site.species
+        total = sum(species.values())
+        z[i] = max(species.items(), key=lambda item: item[1])[0].Z
+        for sp, occ in species.items():
+            x[i] += table[sp.Z] * (occ / total)
+    if np.isnan(x).any():
+        raise ValueError(f"X[{index}] contains an element without a CGCNN atom encoding (Z = 1-100).")
+    return z, x
+
+
+def structure_to_graph(structure, index, *, cutoff, max_neighbors, atom_features, n_gaussians,
+                       line_graph: bool, n_angle_basis, occupancy):
+    """One structure's CrystalGraph, and whether its cutoff had to grow."""
+    z, x = _node_features(structure, index, atom_features, occupancy)
+    n_atoms = len(structure)
+    radius, grown = cutoff, False
+    for _ in range(MAX_CUTOFF_GROWTHS + 1):
+        centre, neighbor, image, distance = periodic_neighbors(structure, radius, max_neighbors)
+        if len(np.unique(centre)) == n_atoms:
+            break
+        radius *= CUTOFF_GROWTH
+        grown = True
+    else:
+        raise ValueError(
+            f"X[{index}] has atoms with no neighbour within {radius / CUTOFF_GROWTH:.1f} A "
+            f"({MAX_CUTOFF_GROWTHS} growths of cutoff={cutoff}); is the structure valid?"
+        )
+    cart = structure.cart_coords
+    edge_vec = cart[neighbor] + image @ structure.lattice.matrix - cart[centre]
+    graph = CrystalGraph(
+        z=torch.from_numpy(z),
+        edge_index=torch.from_numpy(np.stack([neighbor, centre]).astype(np.int64)),
+        edge_attr=to_tensor(gaussian_expansion(distance, 0.0, cutoff, n_gaussians), torch.float32),
+        distance=to_tensor(distance, torch.float32),
+        edge_vec=to_tensor(edge_vec, torch.float32),
+        num_nodes=n_atoms,
+    )
+    if x is not None:
+        graph.x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    if line_graph:
+        lg_index, cos = build_line_graph(centre, edge_vec)
+        graph.lg_edge_index = torch.from_numpy(lg_index)
+        graph.angle_cos = to_tensor(cos, torch.float32)
+        graph.lg_attr = to_tensor(gaussian_expansion(cos, -1.0, 1.0, n_angle_basis), torch.float32)
+    return graph, grown
+
