@@ -8,9 +8,9 @@ import importlib
 
 from ._magpie import MagpieFeaturizer
 
-_LAZY = {"StructureGraphizer": "._graph", "CrystalGraph": "._crystal_graph"}
+_LAZY = {"StructureGraphizer": "._graph", "CrystalGraph": "._crystal_graph", "clear_graph_cache": "._graph_cache"}
 
-__all__ = ["CrystalGraph", "MagpieFeaturizer", "StructureGraphizer"]
+__all__ = ["CrystalGraph", "MagpieFeaturizer", "StructureGraphizer", "clear_graph_cache"]
 
 
 def __getattr__(name):

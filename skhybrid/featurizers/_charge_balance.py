@@ -23,25 +23,25 @@ __all__ = ["charge_balance_possible"]
 
 
 @lru_cache(maxsize=1 << 14)
-def _element_sums(z: int, n_atoms: int) -> tuple[int, int]:
-    """Bitset of the total charges ``n_atoms`` atoms of element ``z`` can carry, and its offset.
+def _element_sums(z: int, n_atoms: int) -> tuple[int, int, int]:
+    """The total charges ``n_atoms`` atoms of element ``z`` can carry, as a bitset.
 
-    Bit ``k`` set means total charge ``offset + k`` is reachable.
+    Returns ``(bits, offset, mirrored)``: bit ``k`` of ``bits`` set means total
+    charge ``offset + k`` is reachable; ``mirrored`` is ``bits`` reversed.
     """
     states = element_tables().oxidation_states[z]
     if not states:
-        return 0, 0
+        return 0, 0, 0
     low = states[0]
     shifts = [s - low for s in states]
-    if len(shifts) == 1:
-        return 1, low * n_atoms
     reachable = 1
-    for _ in range(n_atoms):
-        step = 0
-        for shift in shifts:
-            step |= reachable << shift
-        reachable = step
-    return reachable, low * n_atoms
+    if len(shifts) > 1:
+        for _ in range(n_atoms):
+            step = 0
+            for shift in shifts:
+                step |= reachable << shift
+            reachable = step
+    return reachable, low * n_atoms, int(format(reachable, "b")[::-1], 2)
 
 
 @lru_cache(maxsize=1 << 18)
@@ -62,18 +62,22 @@ def charge_balance_possible(elements: tuple) -> bool | None:
         high += states[z][-1] * amount
     if not low <= 0 <= high:
         return False
+    sums = sorted((_element_sums(z, int(amount)) for z, amount in elements), key=lambda s: s[0].bit_count())
+    # Grow the reachable set T over all elements but the richest one ...
     total, offset = 1, 0
-    for z, amount in elements:
-        bits, element_low = _element_sums(z, int(amount))
+    for bits, element_low, _ in sums[:-1]:
         offset += element_low
         if bits == 1:  # one reachable sum: a plain shift of the offset
             continue
         if bits.bit_count() > total.bit_count():
             bits, total = total, bits
         combined = 0
-        # iterate over the set bits of the sparser set, lowest first
-        for shift, digit in enumerate(reversed(bin(bits)[2:])):
+        for shift, digit in enumerate(reversed(format(bits, "b"))):
             if digit == "1":
                 combined |= total << shift
         total = combined
-    return bool((total >> -offset) & 1)
+    # ... then 0 is in T + B exactly when T meets -B: one AND with B mirrored.
+    bits, element_low, mirrored = sums[-1]
+    shift = -(offset + element_low) - bits.bit_length() + 1
+    aligned = total >> shift if shift >= 0 else total << -shift
+    return bool(aligned & mirrored)

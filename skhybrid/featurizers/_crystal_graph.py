@@ -34,14 +34,12 @@ class CrystalGraph(Data):
 def periodic_neighbors(structure, cutoff: float, max_neighbors: int):
     """The ``max_neighbors`` nearest neighbours of every site within ``cutoff``, periodic images included.
 
-    Returns ``(centre, neighbour, image, distance)`` sorted by centre, then distance.
-    Distances equal to 1e-8 A are ties: they keep the order of pymatgen's neighbour
-    list (a stable sort), which is deterministic for a given structure.
+    Returns ``(centre, neighbour, image, distance)`` sorted by centre, then distance;
+    equal distances are ordered by neighbour index, then by pymatgen's order
+    (deterministic for a given structure).
     """
     centre, neighbor, image, distance = structure.get_neighbor_list(r=cutoff)
-    # one float key (centre first, then distance) sorts ~5x faster than a lexsort
-    key = centre * (2.0 * cutoff + 1.0) + np.round(distance, 8)
-    order = np.argsort(key, kind="stable")
+    order = np.lexsort((neighbor, distance, centre))
     centre, neighbor, image, distance = centre[order], neighbor[order], image[order], distance[order]
     # rank of each entry within its centre's list; keep the first max_neighbors
     starts = np.searchsorted(centre, centre, side="left")

@@ -21,6 +21,7 @@ from ._crystal_graph import (
     periodic_neighbors,
     to_tensor,
 )
+from ._graph_cache import GRAPH_CACHE, structure_fingerprint
 
 __all__ = ["StructureGraphizer"]
 
@@ -38,7 +39,7 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
     ``cutoff``, periodic images included (a one-atom cell links to its own
     images), as in CGCNN (Xie & Grossman, Phys. Rev. Lett. 120, 145301, 2018).
     The neighbour search is pymatgen's vectorized ``get_neighbor_list``; the
-    order is deterministic (centre, then distance; equal distances keep pymatgen's order).
+    order is deterministic: centre, then distance, equal distances by neighbour index.
 
     Stored on each graph:
 
@@ -86,6 +87,13 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
         A disordered (partially occupied) site raises ``ValueError`` naming the
         structure, or with ``"weighted"`` gets the occupancy-weighted mean of
         its species' CGCNN vectors (``z`` is then its majority species).
+    cache : bool, default=True
+        Keep built graphs in a process-wide cache keyed on a fingerprint of the
+        structure (lattice, coordinates, species) and the graph parameters, so
+        that tuning a model over the same structures builds each graph once,
+        across clones. Bounded to ``SKHYBRID_GRAPH_CACHE_MB`` (default 1024) MB,
+        least recently used first out; ``skhybrid.featurizers.clear_graph_cache()``
+        empties it.
     n_jobs : int, default=None
         Processes for building graphs (joblib semantics; ``None`` means 1).
         Spawning workers costs more than building a few thousand small graphs.
@@ -104,9 +112,10 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
     Notes
     -----
     Graph building is deterministic and learns nothing but the global-feature
-    transformer, so ``Pipeline(memory=...)`` can cache it: tuning a network's
-    parameters over the same folds then builds every fold's graphs once
-    (see docs/benchmarks.md for the measured saving).
+    transformer, hence the cache (``cache=True``). ``Pipeline(memory=...)``
+    also works but was measured slower than rebuilding: hashing pymatgen
+    Structures and pickling graphs costs more than building them (see
+    docs/benchmarks.md).
 
     Examples
     --------
@@ -128,6 +137,7 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
         "n_angle_basis": [Interval(Integral, 2, None, closed="left")],
         "global_features": [HasMethods(["fit", "transform"]), None],
         "occupancy": [StrOptions({"error", "weighted"})],
+        "cache": ["boolean"],
         "n_jobs": [Integral, None],
     }
 
@@ -141,6 +151,7 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
         n_angle_basis=40,
         global_features=None,
         occupancy="error",
+        cache=True,
         n_jobs=None,
     ):
         self.cutoff = cutoff
@@ -151,6 +162,7 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
         self.n_angle_basis = n_angle_basis
         self.global_features = global_features
         self.occupancy = occupancy
+        self.cache = cache
         self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -192,16 +204,26 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "n_edge_features_")
         structures = check_structures(X)
         params = self._graph_params()
+        graphs = [None] * len(structures)
+        if self.cache:
+            param_key = tuple(sorted(params.items()))
+            keys = [(structure_fingerprint(s), param_key) for s in structures]
+            graphs = [GRAPH_CACHE.get(key) for key in keys]
+        todo = [i for i, g in enumerate(graphs) if g is None]
         n_jobs = effective_n_jobs(self.n_jobs)
-        if n_jobs > 1 and len(structures) >= 4 * n_jobs:
-            chunks = np.array_split(np.arange(len(structures)), n_jobs)
+        if n_jobs > 1 and len(todo) >= 4 * n_jobs:
+            chunks = np.array_split(np.asarray(todo), n_jobs)
             parts = Parallel(n_jobs=n_jobs)(
-                delayed(_build_graphs)([structures[i] for i in chunk], int(chunk[0]), params) for chunk in chunks
+                delayed(_build_graphs)([structures[i] for i in chunk], chunk.tolist(), params) for chunk in chunks
             )
-            graphs = [g for part in parts for g in part[0]]
+            built = [g for part in parts for g in part[0]]
             grown = [i for part in parts for i in part[1]]
         else:
-            graphs, grown = _build_graphs(structures, 0, params)
+            built, grown = _build_graphs([structures[i] for i in todo], todo, params)
+        for i, graph in zip(todo, built):
+            graphs[i] = graph
+            if self.cache:
+                GRAPH_CACHE.put(keys[i], graph)
         if grown:
             warnings.warn(
                 f"StructureGraphizer: structure(s) {grown} have atoms with no neighbour within "
@@ -233,20 +255,25 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
         return tags
 
 
-def _build_graphs(structures, offset, params):
+def _build_graphs(structures, indices, params):
+    """Graphs of ``structures``, whose positions in the caller's input are ``indices``."""
     graphs, grown = [], []
-    for i, structure in enumerate(structures):
-        graph, was_grown = structure_to_graph(structure, offset + i, **params)
+    for index, structure in zip(indices, structures):
+        graph, was_grown = structure_to_graph(structure, index, **params)
         graphs.append(graph)
         if was_grown:
-            grown.append(offset + i)
+            grown.append(index)
     return graphs, grown
 
 
 def _node_features(structure, index, atom_features, occupancy):
-    species = [site.species for site in structure]
-    if all(len(sp) == 1 and next(iter(sp.values())) == 1 for sp in species):
-        z = np.fromiter((next(iter(sp)).Z for sp in species), dtype=np.int64, count=len(species))
+    try:
+        # Site.specie raises AttributeError on a disordered site; cheaper than asking each first
+        z = np.array(structure.atomic_numbers, dtype=np.int64)
+        ordered = True
+    except AttributeError:
+        ordered = False
+    if ordered:
         if atom_features == "z":
             return z, None
         table = cgcnn_atom_features()

@@ -207,3 +207,48 @@ def test_bad_parameters():
         StructureGraphizer(cutoff=-1).fit([_perovskite()])
     with pytest.raises(ValueError, match="atom_features"):
         StructureGraphizer(atom_features="onehot").fit([_perovskite()])
+
+
+def test_cache_reuses_graphs_across_clones(phonons):
+    from skhybrid.featurizers import clear_graph_cache
+    from skhybrid.featurizers._graph_cache import GRAPH_CACHE
+
+    clear_graph_cache()
+    X = phonons.structures[:20]
+    first = StructureGraphizer(line_graph=True).fit_transform(X)
+    assert GRAPH_CACHE.misses == 20 and GRAPH_CACHE.hits == 0
+    again = clone(StructureGraphizer(line_graph=True)).fit_transform(X)
+    assert GRAPH_CACHE.hits == 20
+    for a, b in zip(first, again):
+        assert torch.equal(a.edge_index, b.edge_index) and torch.equal(a.lg_attr, b.lg_attr)
+    # other parameters are other graphs
+    other = StructureGraphizer(line_graph=True, cutoff=6.0).fit_transform(X[:2])
+    assert GRAPH_CACHE.misses == 22 and other[0].edge_attr.shape[1] == 41
+    # adding u to a returned graph does not leak into the cache
+    with_u = StructureGraphizer(line_graph=True, global_features=MagpieFeaturizer()).fit_transform(X[:2])
+    assert "u" in with_u[0]
+    plain = StructureGraphizer(line_graph=True).fit_transform(X[:2])
+    assert "u" not in plain[0]
+    # a moved atom is another structure
+    moved = X[0].copy()
+    moved.translate_sites([0], [0.01, 0, 0])
+    hits = GRAPH_CACHE.hits
+    StructureGraphizer(line_graph=True).fit_transform([moved])
+    assert GRAPH_CACHE.hits == hits
+    # cache=False neither reads nor writes
+    before = (GRAPH_CACHE.hits, GRAPH_CACHE.misses, len(GRAPH_CACHE))
+    StructureGraphizer(line_graph=True, cache=False).fit_transform(X)
+    assert (GRAPH_CACHE.hits, GRAPH_CACHE.misses, len(GRAPH_CACHE)) == before
+    clear_graph_cache()
+    assert len(GRAPH_CACHE) == 0
+
+
+def test_cache_respects_its_budget(phonons):
+    from skhybrid.featurizers._graph_cache import GraphCache, _graph_bytes
+
+    graphs = StructureGraphizer(cache=False).fit_transform(phonons.structures[:10])
+    budget = sum(_graph_bytes(g) for g in graphs[:3])
+    cache = GraphCache(budget)
+    for i, g in enumerate(graphs):
+        cache.put(i, g)
+    assert len(cache) <= 3 and cache.get(9) is not None and cache.get(0) is None

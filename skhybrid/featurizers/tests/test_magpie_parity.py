@@ -73,7 +73,11 @@ def _matminer_features(compositions):
 
 
 def _compare(compositions, name):
-    """Assert parity; return the indices where matminer's IonProperty ran out of time."""
+    """Assert parity; return the indices where matminer's IonProperty ran out of time.
+
+    How many run out depends on the machine's load; the bounds on that count in the
+    tests below only guard against the comparison silently skipping most of the data.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ours = MagpieFeaturizer().fit_transform(compositions)
@@ -94,17 +98,17 @@ def _compare(compositions, name):
 
 def test_parity_phonons(phonons):
     timed_out = _compare([s.composition for s in phonons.structures], "phonons")
-    assert len(timed_out) <= 5
+    assert len(timed_out) <= 0.05 * len(phonons.structures)
 
 
 def test_parity_jdft2d(jdft2d):
     timed_out = _compare([s.composition for s in jdft2d.structures], "jdft2d")
-    assert len(timed_out) <= 10
+    assert len(timed_out) <= 0.05 * len(jdft2d.structures)
 
 
 def test_parity_nomad(nomad):
     timed_out = _compare([s.composition for s in nomad.structures], "nomad")
-    assert len(timed_out) <= 5
+    assert len(timed_out) <= 0.05 * len(nomad.structures)
 
 
 def _mp_formulas(data_home, n):
