@@ -8,7 +8,6 @@ import time
 
 
 def _baseline(args) -> int:
-    import numpy as np
     from sklearn.dummy import DummyRegressor
     from sklearn.ensemble import RandomForestRegressor
     from sklearn.metrics import mean_absolute_error

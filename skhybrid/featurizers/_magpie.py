@@ -10,7 +10,7 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 
 from ..utils import as_sample_list, format_indices
 from ._charge_balance import charge_balance_possible
@@ -304,7 +304,7 @@ def compute_magpie(compositions, charges, preset):
     fraction = amount / total[row]
     stoichiometry = [counts.astype(float)]
     for p in STOICHIOMETRY_P[1:]:
-        stoichiometry.append(_row_sums(fraction**p, indptr) ** (1.0 / p))
+        stoichiometry.append(np.add.reduceat(fraction**p, starts) ** (1.0 / p))
 
     valence = weighted_mean(tables.valence[z])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -312,11 +312,6 @@ def compute_magpie(compositions, charges, preset):
 
     ionic = _ionic_character(compositions, charges, z, fraction, starts, counts, tables)
     return np.column_stack([np.column_stack(stoichiometry), element_block, valence_fraction, ionic])
-
-
-def _row_sums(values, indptr):
-    n = len(indptr) - 1
-    return sparse.csr_matrix((values, np.arange(len(values)), indptr), shape=(n, len(values))).sum(axis=1).A1
 
 
 def _segment_extremes(values, amount, starts, counts):

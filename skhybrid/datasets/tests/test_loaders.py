@@ -59,7 +59,7 @@ def test_phonons_official_folds(phonons):
         assert len(train) + len(test) == 1265
     # the official folds are KFold(5, shuffle=True, random_state=18012019) over row order
     expected = KFold(5, shuffle=True, random_state=18012019).split(np.arange(1265))
-    for (train, test), (e_train, e_test) in zip(phonons.folds, expected):
+    for (_, test), (_, e_test) in zip(phonons.folds, expected):
         assert np.array_equal(test, np.sort(e_test))
     # the ids in the official fold file are exactly ours (row 0 = mb-phonons-0001)
     splits = _matbench._matbench_json("matbench_v0.1_validation.json")["splits"]["matbench_phonons"]

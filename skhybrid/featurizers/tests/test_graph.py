@@ -1,4 +1,3 @@
-import warnings
 
 import joblib
 import numpy as np
@@ -13,7 +12,6 @@ from sklearn.utils.estimator_checks import (
     check_no_attributes_set_in_init,
     check_set_params,
 )
-from torch_geometric.data import Batch
 from torch_geometric.loader import DataLoader
 
 from skhybrid import CrystalGraph, MagpieFeaturizer, StructureGraphizer
@@ -164,7 +162,7 @@ def test_global_features_and_batching(phonons):
     graphizer = StructureGraphizer(line_graph=True, global_features=MagpieFeaturizer(), atom_features="z")
     graphs = graphizer.fit_transform(phonons.structures[:5])
     assert graphizer.n_global_features_ == 145 and graphizer.n_node_features_ == 0
-    assert all(g.u.shape == (1, 145) and "x" not in g for g in graphs)
+    assert all(isinstance(g, CrystalGraph) and g.u.shape == (1, 145) and "x" not in g for g in graphs)
     batch = next(iter(DataLoader(graphs, batch_size=5)))
     assert batch.u.shape == (5, 145)
     # line-graph indices point into the batch's bonds, graph by graph
