@@ -204,11 +204,16 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "n_edge_features_")
         structures = check_structures(X)
         params = self._graph_params()
-        graphs = [None] * len(structures)
+        graphs, grown_before = [None] * len(structures), []
         if self.cache:
             param_key = tuple(sorted(params.items()))
             keys = [(structure_fingerprint(s), param_key) for s in structures]
-            graphs = [GRAPH_CACHE.get(key) for key in keys]
+            for i, key in enumerate(keys):
+                hit = GRAPH_CACHE.get(key)
+                if hit is not None:
+                    graphs[i] = hit[0]
+                    if hit[1]:
+                        grown_before.append(i)
         todo = [i for i, g in enumerate(graphs) if g is None]
         n_jobs = effective_n_jobs(self.n_jobs)
         if n_jobs > 1 and len(todo) >= 4 * n_jobs:
@@ -223,7 +228,8 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
         for i, graph in zip(todo, built):
             graphs[i] = graph
             if self.cache:
-                GRAPH_CACHE.put(keys[i], graph)
+                GRAPH_CACHE.put(keys[i], graph, i in grown)
+        grown = sorted(grown_before + grown)
         if grown:
             warnings.warn(
                 f"StructureGraphizer: structure(s) {grown} have atoms with no neighbour within "

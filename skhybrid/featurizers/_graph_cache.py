@@ -48,24 +48,27 @@ class GraphCache:
         self.hits = self.misses = 0
 
     def get(self, key):
+        """``(graph, cutoff_grown)`` for ``key``, or None."""
         with self._lock:
-            graph = self._graphs.get(key)
-            if graph is None:
+            entry = self._graphs.get(key)
+            if entry is None:
                 self.misses += 1
                 return None
             self.hits += 1
             self._graphs.move_to_end(key)
+        graph, grown = entry
         # a shallow copy: callers may add attributes (u, y) without touching the cached graph
-        return copy.copy(graph)
+        return copy.copy(graph), grown
 
-    def put(self, key, graph) -> None:
+    def put(self, key, graph, grown: bool = False) -> None:
+        """Keep ``graph`` and whether its structure's cutoff had to grow (so hits warn again)."""
         size = _graph_bytes(graph)
         if size > self.budget_bytes:
             return
         with self._lock:
             if key in self._graphs:
                 return
-            self._graphs[key] = copy.copy(graph)
+            self._graphs[key] = (copy.copy(graph), grown)
             self._sizes[key] = size
             self._used += size
             while self._used > self.budget_bytes:

@@ -118,6 +118,9 @@ def test_isolated_atom_grows_cutoff_and_warns():
     s = Structure(lattice, ["H", "H", "Ar"], [[0, 0, 0], [0.037, 0, 0], [0.5, 0.5, 0.5]])
     with pytest.warns(UserWarning, match=r"structure\(s\) \[1\]"):
         graphs = StructureGraphizer(cutoff=5.0).fit_transform([_perovskite(), s])
+    # a second pass served from the graph cache warns the same
+    with pytest.warns(UserWarning, match=r"structure\(s\) \[0\]"):
+        StructureGraphizer(cutoff=5.0).fit_transform([s])
     assert set(graphs[1].edge_index[1].tolist()) == {0, 1, 2}  # every atom has a neighbour
 
 
@@ -250,3 +253,4 @@ def test_cache_respects_its_budget(phonons):
     for i, g in enumerate(graphs):
         cache.put(i, g)
     assert len(cache) <= 3 and cache.get(9) is not None and cache.get(0) is None
+    assert cache.get(9)[1] is False
