@@ -1,0 +1,366 @@
+"""GraphRegressor: the scikit-learn estimator every graph network shares."""
+
+from __future__ import annotations
+
+import inspect
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping, LRScheduler
+from skorch.dataset import ValidSplit
+from torch_geometric.loader import DataLoader
+
+from ._callbacks import StopOnDivergence
+from ._data import GraphDataset, check_graphs, check_targets
+from ._loss import MaskedMultiTaskLoss
+
+__all__ = ["GraphRegressor"]
+
+#: prefixes of the parameters passed through to the skorch net (as in skorch)
+PASSTHROUGH_PREFIXES = ("module__", "optimizer__", "iterator_train__", "iterator_valid__", "callbacks__")
+#: module arguments the estimator fills in from the data
+DATA_SIZE_ARGUMENTS = ("n_node_features", "n_edge_features", "n_global_features", "n_angle_features", "n_targets")
+
+
+class GraphRegressor(RegressorMixin, BaseEstimator):
+    """Train a graph network on crystal graphs, the scikit-learn way.
+
+    ``X`` is a list of graphs from :class:`~skhybrid.featurizers.StructureGraphizer`
+    (put one in front in a Pipeline to fit on Structures); ``y`` has shape
+    ``(n,)`` or ``(n, k)``, with NaN for a missing label. Training runs a
+    skorch ``NeuralNet`` (``net_``) with:
+
+    - targets standardised per column, predictions in the original units
+      (1-D for one target); the global state ``u`` standardised too;
+    - a loss masked where labels are missing, tasks combined with
+      ``task_weights`` or learned uncertainty weights (Kendall et al. 2018);
+    - an explicit validation split (``validation_fraction``, seeded) for early
+      stopping with the best epoch's weights restored, and a learning-rate
+      schedule on the validation loss;
+    - ``device="auto"``: CUDA when present. A fitted model pickles (joblib)
+      and loads on a machine without CUDA.
+
+    Ctrl-C during ``fit`` ends training early and keeps the best weights so far.
+
+    Parameters
+    ----------
+    module : torch.nn.Module class, default=None
+        The network; ``None`` uses the subclass's (e.g. :class:`~skhybrid.nn.CGCNN`).
+        Its data sizes are filled in by ``fit``; set its other arguments with
+        ``module__name=value`` (e.g. ``module__hidden_channels=128``).
+    loss : {"mae", "mse", "huber"}, default="mae"
+        Training loss on the standardised targets.
+    task_weights : array-like of shape (k,), "uncertainty" or None, default=None
+        Fixed weights of the targets' losses, or weights learned as
+        homoscedastic uncertainties; ``None`` weighs targets equally.
+    max_epochs : int, default=300
+    batch_size : int, default=64
+        Also the prediction batch size, which bounds ``predict``'s memory.
+    lr : float, default=1e-3
+    weight_decay : float, default=0.0
+    optimizer : torch optimizer class, default=torch.optim.AdamW
+        Further arguments as ``optimizer__name=value``.
+    lr_schedule : {"plateau", "cosine", "constant"}, default="plateau"
+        ``"plateau"`` halves the rate after ``patience // 3`` epochs without
+        improvement of the validation loss; ``"cosine"`` anneals to zero over
+        ``max_epochs``.
+    validation_fraction : float in [0, 1), default=0.1
+        Share of the training data held out for early stopping; ``0`` trains
+        for ``max_epochs`` and keeps the last weights.
+    patience : int, default=30
+        Epochs without improvement of the validation loss before stopping.
+    device : {"auto", "cpu", "cuda", ...}, default="auto"
+    random_state : int, RandomState or None, default=None
+        Seeds weights, shuffling, dropout and the validation split; an int
+        gives identical predictions on a rerun on the same machine.
+    verbose : int, default=0
+        0 is silent, 1 prints the epoch table.
+    callbacks : list of skorch callbacks or (name, callback) pairs, default=None
+        Added to the built-in ones (e.g. an Optuna pruning callback).
+    **kwargs
+        ``module__*``, ``optimizer__*``, ``iterator_train__*``,
+        ``iterator_valid__*`` and ``callbacks__*`` parameters, as in skorch.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The trained network; ``net_.history`` holds the epoch table.
+    n_targets_ : int
+    n_node_features_, n_edge_features_, n_global_features_, n_angle_features_ : int
+        Feature widths of the graphs seen in ``fit``; ``predict`` checks them.
+    target_mean_, target_scale_ : ndarray of shape (k,)
+    best_epoch_ : int
+        Epoch whose weights were kept.
+    device_ : str
+    """
+
+    _default_module = None
+
+    _parameter_constraints: dict = {
+        "module": [type, None],
+        "loss": [StrOptions({"mae", "mse", "huber"})],
+        "task_weights": ["array-like", StrOptions({"uncertainty"}), None],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "optimizer": [type],
+        "lr_schedule": [StrOptions({"plateau", "cosine", "constant"})],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "callbacks": [list, None],
+    }
+
+    def __init__(self, module=None, *, loss="mae", task_weights=None, max_epochs=300, batch_size=64, lr=1e-3,
+                 weight_decay=0.0, optimizer=torch.optim.AdamW, lr_schedule="plateau", validation_fraction=0.1,
+                 patience=30, device="auto", random_state=None, verbose=0, callbacks=None, **kwargs):
+        self.module = module
+        self.loss = loss
+        self.task_weights = task_weights
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.optimizer = optimizer
+        self.lr_schedule = lr_schedule
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        _check_prefixed(kwargs, type(self).__name__)
+        vars(self).update(kwargs)
+
+    # --- parameters ---------------------------------------------------------------------------
+
+    def _prefixed_params(self) -> dict:
+        return {key: value for key, value in vars(self).items() if key.startswith(PASSTHROUGH_PREFIXES)}
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep=deep)
+        params.update(self._prefixed_params())
+        return params
+
+    def set_params(self, **params):
+        prefixed = {key: value for key, value in params.items() if key.startswith(PASSTHROUGH_PREFIXES)}
+        _check_prefixed(prefixed, type(self).__name__)
+        vars(self).update(prefixed)
+        rest = {key: value for key, value in params.items() if key not in prefixed}
+        return super().set_params(**rest) if rest else self
+
+    def _module_class(self):
+        module = self.module if self.module is not None else self._default_module
+        if module is None:
+            raise ValueError(f"{type(self).__name__} needs a module class, e.g. module=skhybrid.nn.CGCNN.")
+        return module
+
+    def _module_kwargs(self, module) -> dict:
+        kwargs = {key[len("module__"):]: value for key, value in self._prefixed_params().items()
+                  if key.startswith("module__")}
+        signature = inspect.signature(module.__init__).parameters
+        accepts_any = any(p.kind is p.VAR_KEYWORD for p in signature.values())
+        valid = sorted(name for name in signature if name not in ("self", *DATA_SIZE_ARGUMENTS)
+                       and signature[name].kind is not signature[name].VAR_KEYWORD)
+        for name in kwargs:
+            if name in DATA_SIZE_ARGUMENTS:
+                raise ValueError(f"module__{name} is set from the training data; do not pass it.")
+            if not accepts_any and name not in signature:
+                raise ValueError(
+                    f"module__{name}: {module.__name__} has no parameter {name!r}; "
+                    f"valid module__ parameters: {', '.join(valid)}."
+                )
+        return kwargs
+
+    # --- fit / predict ------------------------------------------------------------------------
+
+    def fit(self, X, y):
+        """Train on graphs ``X`` and targets ``y`` (``(n,)`` or ``(n, k)``, NaN = missing).
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        module = self._module_class()
+        module_kwargs = self._module_kwargs(module)
+        graphs, sizes = check_graphs(X, getattr(module, "required_fields", ()), estimator=type(self).__name__)
+        y = check_targets(y, len(graphs))
+        n_targets = y.shape[1]
+        task_weights = self._check_task_weights(n_targets)
+
+        self.n_targets_ = n_targets
+        self.n_node_features_ = sizes.n_node_features
+        self.n_edge_features_ = sizes.n_edge_features
+        self.n_global_features_ = sizes.n_global_features
+        self.n_angle_features_ = sizes.n_angle_features
+        self.target_mean_ = np.nanmean(y, axis=0)
+        scale = np.nanstd(y, axis=0)
+        self.target_scale_ = np.where(scale > 0, scale, 1.0)
+        self._fit_global_scaling(graphs)
+        self.device_ = _resolve_device(self.device)
+
+        y_scaled = torch.as_tensor((y - self.target_mean_) / self.target_scale_, dtype=torch.float32)
+        dataset = self._dataset(graphs, y_scaled, module)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        net = self._build_net(module, module_kwargs, sizes, n_targets, task_weights, seed)
+        cuda_devices = [torch.cuda.current_device()] if self.device_.startswith("cuda") else []
+        with torch.random.fork_rng(devices=cuda_devices):
+            torch.manual_seed(seed)
+            net.fit(dataset, None)
+        self.net_ = net
+        self.best_epoch_ = self._best_epoch(net)
+        return self
+
+    def predict(self, X):
+        """Predictions in the targets' units: shape ``(n,)`` for one target, else ``(n, k)``."""
+        out = self._forward(X, "forward")
+        out = out * self.target_scale_ + self.target_mean_
+        return out[:, 0] if self.n_targets_ == 1 else out
+
+    def _forward(self, X, method: str = "forward") -> np.ndarray:
+        check_is_fitted(self, "net_")
+        module = self.net_.module_
+        graphs, sizes = check_graphs(X, getattr(type(module), "required_fields", ()), estimator=type(self).__name__)
+        fitted = (self.n_node_features_, self.n_edge_features_, self.n_global_features_, self.n_angle_features_)
+        if tuple(vars(sizes).values()) != fitted:
+            raise ValueError(
+                f"X has {sizes.describe()}, but {type(self).__name__} was fitted on graphs with "
+                f"{type(sizes)(*fitted).describe()}; use the graphizer settings of fit."
+            )
+        dataset = self._dataset(graphs, torch.zeros(len(graphs), 0), type(module))
+        loader = DataLoader(dataset, batch_size=self.batch_size, shuffle=False)
+        module.eval()
+        outputs = []
+        with torch.inference_mode():
+            for batch, _ in loader:
+                batch = batch.to(self.net_.device)
+                outputs.append(getattr(module, method)(batch).float().cpu())
+        return torch.cat(outputs).numpy().astype(np.float64)
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _check_task_weights(self, n_targets):
+        if self.task_weights is None or isinstance(self.task_weights, str):
+            return self.task_weights
+        weights = np.asarray(self.task_weights, dtype=float).ravel()
+        if len(weights) != n_targets:
+            raise ValueError(f"task_weights has {len(weights)} entries but y has {n_targets} targets.")
+        if (weights < 0).any() or not np.isfinite(weights).all() or weights.sum() == 0:
+            raise ValueError(f"task_weights must be finite, non-negative and not all zero, got {weights.tolist()}.")
+        return weights
+
+    def _fit_global_scaling(self, graphs):
+        if self.n_global_features_ == 0:
+            self.global_mean_ = self.global_scale_ = None
+            return
+        u = torch.cat([g.u for g in graphs]).double()
+        bad = torch.nonzero(~torch.isfinite(u).all(dim=1)).flatten().tolist()
+        if bad:
+            from ..utils._validation import format_indices
+
+            raise ValueError(
+                f"X{format_indices(bad)} have non-finite global features (u); "
+                "fix or drop those structures (e.g. MagpieFeaturizer(on_error='nan') marks failures with NaN)."
+            )
+        scale = u.std(dim=0, unbiased=False)
+        self.global_mean_ = u.mean(dim=0).float()
+        self.global_scale_ = torch.where(scale > 0, scale, torch.ones_like(scale)).float()
+
+    def _dataset(self, graphs, y, module):
+        fields = getattr(module, "input_fields", None) or tuple(graphs[0].keys())
+        return GraphDataset(graphs, y, fields, self.global_mean_, self.global_scale_)
+
+    def _build_net(self, module, module_kwargs, sizes, n_targets, task_weights, seed):
+        prefixed = self._prefixed_params()
+        passthrough = {key: value for key, value in prefixed.items() if not key.startswith("module__")}
+        validate = self.validation_fraction > 0
+        monitor = "valid_loss" if validate else "train_loss"
+        callbacks = [("stop_on_divergence", StopOnDivergence())]
+        if self.lr_schedule == "plateau":
+            callbacks.append(("lr_scheduler", LRScheduler(
+                policy=torch.optim.lr_scheduler.ReduceLROnPlateau, monitor=monitor, factor=0.5,
+                patience=max(1, self.patience // 3))))
+        elif self.lr_schedule == "cosine":
+            callbacks.append(("lr_scheduler", LRScheduler(
+                policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=self.max_epochs)))
+        if validate:
+            callbacks.append(("early_stopping", EarlyStopping(
+                monitor="valid_loss", patience=self.patience, load_best=True)))
+        callbacks.extend(self.callbacks or [])
+        generator = torch.Generator().manual_seed(seed)
+        return _GraphNet(
+            module=module,
+            **{f"module__{name}": value for name, value in module_kwargs.items()},
+            module__n_node_features=sizes.n_node_features,
+            module__n_edge_features=sizes.n_edge_features,
+            module__n_global_features=sizes.n_global_features,
+            module__n_angle_features=sizes.n_angle_features,
+            module__n_targets=n_targets,
+            criterion=MaskedMultiTaskLoss,
+            criterion__n_tasks=n_targets,
+            criterion__loss=self.loss,
+            criterion__task_weights=None if isinstance(task_weights, str) else task_weights,
+            criterion__uncertainty=isinstance(task_weights, str),
+            optimizer=self.optimizer,
+            lr=self.lr,
+            optimizer__weight_decay=self.weight_decay,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train=DataLoader,
+            iterator_train__shuffle=True,
+            iterator_train__generator=generator,
+            iterator_valid=DataLoader,
+            train_split=ValidSplit(self.validation_fraction, random_state=seed) if validate else None,
+            callbacks=callbacks,
+            device=self.device_,
+            verbose=self.verbose,
+            **passthrough,
+        )
+
+    @staticmethod
+    def _best_epoch(net) -> int:
+        if "valid_loss" not in net.history[-1]:
+            return len(net.history)
+        losses = net.history[:, "valid_loss"]
+        return int(np.argmin(losses)) + 1
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.target_tags.multi_output = True
+        tags.non_deterministic = False
+        return tags
+
+
+class _GraphNet(NeuralNet):
+    """skorch net whose batches are PyG ``Batch`` objects with a target tensor."""
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        return self.criterion_(y_pred, y_true.to(y_pred.device))
+
+
+def _resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} but CUDA is not available here; use device='auto' or 'cpu'.")
+    return device
+
+
+def _check_prefixed(kwargs: dict, owner: str) -> None:
+    unknown = [key for key in kwargs if not key.startswith(PASSTHROUGH_PREFIXES)]
+    if unknown:
+        raise TypeError(
+            f"{owner} got unexpected argument(s) {', '.join(unknown)}; extra arguments must start with "
+            f"{', '.join(PASSTHROUGH_PREFIXES)}."
+        )

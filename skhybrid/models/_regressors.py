@@ -1,0 +1,52 @@
+"""The graph-network estimators: a module class each, everything else shared."""
+
+from __future__ import annotations
+
+from ..nn import ALIGNN, CGCNN, MEGNet
+from ._base import GraphRegressor
+
+__all__ = ["ALIGNNRegressor", "CGCNNRegressor", "MEGNetRegressor"]
+
+
+class CGCNNRegressor(GraphRegressor):
+    """CGCNN (Xie & Grossman, PRL 2018) as a scikit-learn regressor.
+
+    Architecture parameters go through ``module__`` (see :class:`skhybrid.nn.CGCNN`:
+    ``hidden_channels=64``, ``num_layers=3``, ``head_channels=128``, ``num_head_layers=1``,
+    ``pooling="mean"``, ``dropout=0``); training parameters are those of
+    :class:`GraphRegressor`.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skhybrid.featurizers import StructureGraphizer
+    >>> model = make_pipeline(StructureGraphizer(), CGCNNRegressor(max_epochs=100, random_state=0))
+    """
+
+    _default_module = CGCNN
+
+
+class ALIGNNRegressor(GraphRegressor):
+    """ALIGNN (Choudhary & DeCost, npj Comput. Mater. 2021) as a scikit-learn regressor.
+
+    Needs graphs with the bond-angle line graph: ``StructureGraphizer(line_graph=True)``.
+    Architecture through ``module__`` (see :class:`skhybrid.nn.ALIGNN`: ``hidden_channels=256``,
+    ``embedding_channels=64``, ``num_alignn_layers=4``, ``num_gcn_layers=4``); on a CPU,
+    ``module__hidden_channels=64`` trains about ten times faster.
+    """
+
+    _default_module = ALIGNN
+
+
+class MEGNetRegressor(GraphRegressor):
+    """MEGNet (Chen et al., Chem. Mater. 2019) as a scikit-learn regressor, multi-task ready.
+
+    The global state starts from the graphs' ``u`` when the graphizer has
+    ``global_features`` (e.g. ``MagpieFeaturizer()``). Architecture through
+    ``module__`` (see :class:`skhybrid.nn.MEGNet`: ``channels=32``, ``num_blocks=3``,
+    ``dense_channels=64``, ``processing_steps=3``, ``head_channels=(32, 16)``).
+    For several targets, pass ``y`` of shape ``(n, k)`` with NaN where a label is
+    missing, and ``task_weights`` (fixed, or ``"uncertainty"``).
+    """
+
+    _default_module = MEGNet

@@ -1,0 +1,111 @@
+"""ALIGNN: the atomistic line graph neural network."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from ._edge_gated_conv import EdgeGatedGraphConv
+from ._layers import MLP, AtomEncoder, graph_batch, graph_pool, num_graphs
+
+__all__ = ["ALIGNN", "ALIGNNLayer"]
+
+
+class ALIGNNLayer(nn.Module):
+    r"""One ALIGNN update: an edge-gated convolution on the line graph, whose
+    updated bond vectors then feed an edge-gated convolution on the atom graph.
+
+    .. math::
+        \mathbf{m}, \mathbf{t}' &= \mathrm{EGGC}_{L(G)}(\mathbf{e}, \mathbf{t}) \\
+        \mathbf{h}', \mathbf{e}' &= \mathrm{EGGC}_{G}(\mathbf{h}, \mathbf{m})
+
+    with atoms :math:`\mathbf{h}`, bonds :math:`\mathbf{e}` and bond-pair
+    (angle) vectors :math:`\mathbf{t}`.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.line_graph_conv = EdgeGatedGraphConv(channels)
+        self.atom_graph_conv = EdgeGatedGraphConv(channels)
+
+    def reset_parameters(self) -> None:
+        self.line_graph_conv.reset_parameters()
+        self.atom_graph_conv.reset_parameters()
+
+    def forward(self, x: Tensor, edge_attr: Tensor, angle_attr: Tensor, edge_index: Tensor,
+                lg_edge_index: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        bonds, angle_attr = self.line_graph_conv(edge_attr, lg_edge_index, angle_attr)
+        x, edge_attr = self.atom_graph_conv(x, edge_index, bonds)
+        return x, edge_attr, angle_attr
+
+
+class ALIGNN(nn.Module):
+    r"""Atomistic line graph neural network of Choudhary & DeCost,
+    *npj Comput. Mater.* 7, 185 (2021).
+
+    Atoms, bonds (Gaussian-expanded distances) and bond pairs (basis-expanded
+    angle cosines from the graphizer's line graph) are embedded by MLPs with
+    SiLU, then ``num_alignn_layers`` :class:`ALIGNNLayer` updates alternate
+    between the line graph and the atom graph, ``num_gcn_layers``
+    :class:`EdgeGatedGraphConv` layers refine the atom graph alone, the atoms
+    are averaged per crystal and a linear layer gives the targets.
+
+    The defaults are the paper's architecture (4 + 4 layers, width 256,
+    embeddings through width 64). Every bond pair of a 12-neighbour graph is a
+    line-graph edge (~130 per atom), which dominates the cost: on a CPU, a
+    width of 64 trains about 10x faster (see ``docs/benchmarks.md``).
+
+    Requires graphs built with ``StructureGraphizer(line_graph=True)``.
+
+    Parameters
+    ----------
+    n_node_features, n_edge_features, n_angle_features : int
+        Widths of ``x`` (0: embed ``z``), ``edge_attr`` and ``lg_attr``.
+    n_targets : int, default=1
+    hidden_channels : int, default=256
+    embedding_channels : int, default=64
+    num_alignn_layers : int, default=4
+    num_gcn_layers : int, default=4
+    pooling : {"mean", "sum", "max"}, default="mean"
+    """
+
+    input_fields = ("x", "z", "edge_index", "edge_attr", "lg_edge_index", "lg_attr")
+    required_fields = ("lg_edge_index", "lg_attr")
+
+    def __init__(self, n_node_features: int, n_edge_features: int, n_targets: int = 1, *,
+                 n_angle_features: int = 0, n_global_features: int = 0, hidden_channels: int = 256,
+                 embedding_channels: int = 64, num_alignn_layers: int = 4, num_gcn_layers: int = 4,
+                 pooling: str = "mean"):
+        super().__init__()
+        if n_angle_features <= 0:
+            raise ValueError("ALIGNN needs angle features: build graphs with StructureGraphizer(line_graph=True).")
+        self.pooling = pooling
+        self.out_channels = hidden_channels
+        self.atom_encoder = AtomEncoder(n_node_features, hidden_channels)
+        self.atom_embedding = nn.Sequential(nn.BatchNorm1d(hidden_channels), nn.SiLU())
+        self.edge_embedding = MLP([n_edge_features, embedding_channels, hidden_channels], activation="silu",
+                                  norm="batch")
+        self.angle_embedding = MLP([n_angle_features, embedding_channels, hidden_channels], activation="silu",
+                                   norm="batch")
+        self.alignn_layers = nn.ModuleList(ALIGNNLayer(hidden_channels) for _ in range(num_alignn_layers))
+        self.gcn_layers = nn.ModuleList(EdgeGatedGraphConv(hidden_channels) for _ in range(num_gcn_layers))
+        self.head = nn.Linear(hidden_channels, n_targets)
+
+    def reset_parameters(self) -> None:
+        self.atom_embedding[0].reset_parameters()
+        for module in (self.atom_encoder, self.edge_embedding, self.angle_embedding, *self.alignn_layers,
+                       *self.gcn_layers, self.head):
+            module.reset_parameters()
+
+    def encode(self, data) -> Tensor:
+        """The pooled crystal vector, shape ``(n_graphs, hidden_channels)``."""
+        x = self.atom_embedding(self.atom_encoder(data))
+        edge_attr = self.edge_embedding(data.edge_attr)
+        angle_attr = self.angle_embedding(data.lg_attr)
+        for layer in self.alignn_layers:
+            x, edge_attr, angle_attr = layer(x, edge_attr, angle_attr, data.edge_index, data.lg_edge_index)
+        for layer in self.gcn_layers:
+            x, edge_attr = layer(x, data.edge_index, edge_attr)
+        return graph_pool(x, graph_batch(data), num_graphs(data), self.pooling)
+
+    def forward(self, data) -> Tensor:
+        return self.head(self.encode(data))

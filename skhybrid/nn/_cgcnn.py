@@ -1,0 +1,74 @@
+"""CGCNN: the crystal graph convolutional neural network."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from ._cgcnn_conv import CGCNNConv
+from ._layers import MLP, AtomEncoder, graph_batch, graph_pool, num_graphs
+
+__all__ = ["CGCNN"]
+
+
+class CGCNN(nn.Module):
+    r"""Crystal graph convolutional network of Xie & Grossman, *Phys. Rev. Lett.* 120, 145301 (2018).
+
+    Atom features are embedded linearly, updated by ``num_layers``
+    :class:`CGCNNConv` layers, averaged over the atoms of each crystal
+    (Eq. 6 of the paper) and mapped to the targets by an MLP with softplus
+    activations:
+
+    .. math::
+        \mathbf{v}^{(0)}_i = \mathbf{W}_0 \mathbf{x}_i, \quad
+        \mathbf{v}^{(t+1)} = \mathrm{CGCNNConv}(\mathbf{v}^{(t)}), \quad
+        \mathbf{h} = \frac{1}{N}\sum_i \mathbf{v}^{(T)}_i, \quad
+        \hat{\mathbf{y}} = \mathrm{MLP}(\mathrm{softplus}(\mathbf{h}))
+
+    Defaults are the authors' (64-wide atoms, 3 convolutions, one 128-wide
+    hidden layer). The data sizes (``n_node_features`` ... ``n_targets``) are
+    filled in by the estimator from the graphs it is fitted on.
+
+    Parameters
+    ----------
+    n_node_features, n_edge_features : int
+        Widths of ``x`` (0: embed ``z`` instead) and ``edge_attr``.
+    n_targets : int, default=1
+    hidden_channels : int, default=64
+    num_layers : int, default=3
+    head_channels : int, default=128
+    num_head_layers : int, default=1
+    pooling : {"mean", "sum", "max"}, default="mean"
+    dropout : float, default=0.0
+        Dropout before each hidden layer of the head.
+    """
+
+    input_fields = ("x", "z", "edge_index", "edge_attr")
+
+    def __init__(self, n_node_features: int, n_edge_features: int, n_targets: int = 1, *,
+                 n_global_features: int = 0, n_angle_features: int = 0, hidden_channels: int = 64,
+                 num_layers: int = 3, head_channels: int = 128, num_head_layers: int = 1,
+                 pooling: str = "mean", dropout: float = 0.0):
+        super().__init__()
+        self.pooling = pooling
+        self.out_channels = hidden_channels
+        self.atom_encoder = AtomEncoder(n_node_features, hidden_channels)
+        self.convs = nn.ModuleList(CGCNNConv(hidden_channels, n_edge_features) for _ in range(num_layers))
+        self.activation = nn.Softplus()
+        self.head = MLP([hidden_channels] + [head_channels] * num_head_layers + [n_targets],
+                        activation="softplus", plain_last=True, dropout=dropout)
+
+    def reset_parameters(self) -> None:
+        self.atom_encoder.reset_parameters()
+        for conv in self.convs:
+            conv.reset_parameters()
+        self.head.reset_parameters()
+
+    def encode(self, data) -> Tensor:
+        """The pooled crystal vector, shape ``(n_graphs, hidden_channels)``."""
+        x = self.atom_encoder(data)
+        for conv in self.convs:
+            x = conv(x, data.edge_index, data.edge_attr)
+        return self.activation(graph_pool(x, graph_batch(data), num_graphs(data), self.pooling))
+
+    def forward(self, data) -> Tensor:
+        return self.head(self.encode(data))

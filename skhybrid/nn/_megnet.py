@@ -1,0 +1,106 @@
+"""MEGNet: the MatErials Graph Network, with a global state."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.nn.aggr import Set2Set
+
+from ._layers import MLP, AtomEncoder, graph_batch, num_graphs
+from ._megnet_block import MEGNetBlock
+
+__all__ = ["MEGNet"]
+
+
+class MEGNet(nn.Module):
+    r"""MatErials Graph Network of Chen, Ye, Zuo, Zheng & Ong, *Chem. Mater.* 31, 3564 (2019).
+
+    Atoms, bonds and the crystal's global state :math:`\mathbf{u}` are
+    embedded, passed through ``num_blocks`` :class:`MEGNetBlock` updates,
+    each preceded by two dense layers (64, 32) per stream and wrapped in a
+    residual connection, then read out by Set2Set over atoms and over bonds
+    (``processing_steps`` each), concatenated with :math:`\mathbf{u}` and
+    mapped to the targets by an MLP (32, 16).
+
+    The state starts from the graphizer's ``global_features`` when the graphs
+    carry ``u`` (e.g. ``StructureGraphizer(global_features=MagpieFeaturizer())``,
+    standardised by the estimator); without it every crystal starts from the
+    same learned vector, as the paper's ``[0, 0]`` state does.
+
+    Parameters
+    ----------
+    n_node_features, n_edge_features, n_global_features : int
+        Widths of ``x`` (0: embed ``z``), ``edge_attr`` and ``u`` (0: none).
+    n_targets : int, default=1
+    channels : int, default=32
+        Width of atoms, bonds and state between blocks.
+    num_blocks : int, default=3
+    dense_channels : int, default=64
+        Hidden width of the dense layers before each block and of the block MLPs.
+    processing_steps : int, default=3
+    head_channels : sequence of int, default=(32, 16)
+    dropout : float, default=0.0
+    """
+
+    input_fields = ("x", "z", "edge_index", "edge_attr", "u")
+
+    def __init__(self, n_node_features: int, n_edge_features: int, n_targets: int = 1, *,
+                 n_global_features: int = 0, n_angle_features: int = 0, channels: int = 32,
+                 num_blocks: int = 3, dense_channels: int = 64, processing_steps: int = 3,
+                 head_channels=(32, 16), dropout: float = 0.0):
+        super().__init__()
+        self.n_global_features = n_global_features
+        self.out_channels = 4 * channels + channels
+        act = "shifted_softplus"
+        self.atom_embedding = nn.Sequential(AtomEncoder(n_node_features, dense_channels),
+                                            MLP([dense_channels, channels], activation=act))
+        self.edge_embedding = MLP([n_edge_features, dense_channels, channels], activation=act)
+        if n_global_features > 0:
+            self.state_embedding = MLP([n_global_features, dense_channels, channels], activation=act)
+        else:
+            self.initial_state = nn.Parameter(torch.zeros(1, channels))
+
+        def dense():
+            return MLP([channels, dense_channels, channels], activation=act)
+
+        self.atom_dense = nn.ModuleList(dense() for _ in range(num_blocks))
+        self.edge_dense = nn.ModuleList(dense() for _ in range(num_blocks))
+        self.state_dense = nn.ModuleList(dense() for _ in range(num_blocks))
+        self.blocks = nn.ModuleList(
+            MEGNetBlock(channels, (dense_channels, dense_channels, channels)) for _ in range(num_blocks)
+        )
+        self.atom_readout = Set2Set(channels, processing_steps)
+        self.edge_readout = Set2Set(channels, processing_steps)
+        self.head = MLP([self.out_channels, *head_channels, n_targets], activation=act, plain_last=True,
+                        dropout=dropout)
+
+    def reset_parameters(self) -> None:
+        for module in self.modules():
+            if module is not self and hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+        if self.n_global_features == 0:
+            nn.init.zeros_(self.initial_state)
+
+    def encode(self, data) -> Tensor:
+        """Set2Set of atoms and bonds with the final state, shape ``(n_graphs, 5 * channels)``."""
+        batch = graph_batch(data)
+        n_graphs = num_graphs(data)
+        x = self.atom_embedding(data)
+        e = self.edge_embedding(data.edge_attr)
+        if self.n_global_features > 0:
+            u = self.state_embedding(data.u)
+        else:
+            u = self.initial_state.expand(n_graphs, -1)
+        for atom_dense, edge_dense, state_dense, block in zip(self.atom_dense, self.edge_dense,
+                                                              self.state_dense, self.blocks):
+            x_new, e_new, u_new = block(atom_dense(x), data.edge_index, edge_dense(e), state_dense(u), batch)
+            x, e, u = x + x_new, e + e_new, u + u_new
+        edge_batch = batch[data.edge_index[1]]
+        return torch.cat([
+            self.atom_readout(x, batch, dim_size=n_graphs),
+            self.edge_readout(e, edge_batch, dim_size=n_graphs),
+            u,
+        ], dim=-1)
+
+    def forward(self, data) -> Tensor:
+        return self.head(self.encode(data))
