@@ -99,8 +99,8 @@ def run_phonons(args):
 def run_speed(args):
     """Seconds per epoch on phonons fold 0's 1012 training structures, same sizes, one process."""
     import torch
-
     from _reference_cgcnn import dense_sample, train_epochs
+
     from skhybrid.datasets import load_matbench
     from skhybrid.featurizers import StructureGraphizer
     from skhybrid.models import CGCNNRegressor

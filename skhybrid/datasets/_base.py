@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import tempfile
+import urllib.error
 import urllib.request
 import warnings
 from pathlib import Path
@@ -130,6 +131,12 @@ def fetch_file(url: str, destination: Path, sha256: str | None = None, *, progre
                 "Nothing was saved; try again."
             )
         os.replace(tmp_name, destination)
+    except urllib.error.URLError as error:
+        os.unlink(tmp_name)
+        raise OSError(
+            f"Could not download {url} ({error.reason}) to {destination}. Offline? Put the file there, "
+            "or point data_home / SKHYBRID_DATA_DIR at a folder that holds it."
+        ) from error
     except BaseException:
         # BaseException: a Ctrl-C mid-download must not leave a partial file either.
         if os.path.exists(tmp_name):

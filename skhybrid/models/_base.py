@@ -16,6 +16,7 @@ from skorch.callbacks import EarlyStopping, LRScheduler
 from skorch.dataset import ValidSplit
 from torch_geometric.loader import DataLoader
 
+from ..utils._validation import format_indices
 from ._callbacks import StopOnDivergence
 from ._data import GraphDataset, check_graphs, check_targets
 from ._loss import MaskedMultiTaskLoss
@@ -266,8 +267,6 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         u = torch.cat([g.u for g in graphs]).double()
         bad = torch.nonzero(~torch.isfinite(u).all(dim=1)).flatten().tolist()
         if bad:
-            from ..utils._validation import format_indices
-
             raise ValueError(
                 f"X{format_indices(bad)} have non-finite global features (u); "
                 "fix or drop those structures (e.g. MagpieFeaturizer(on_error='nan') marks failures with NaN)."
@@ -298,7 +297,7 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
                 monitor="valid_loss", patience=self.patience, load_best=True)))
         callbacks.extend(self.callbacks or [])
         generator = torch.Generator().manual_seed(seed)
-        return _GraphNet(
+        net_kwargs = dict(
             module=module,
             **{f"module__{name}": value for name, value in module_kwargs.items()},
             module__n_node_features=sizes.n_node_features,
@@ -324,8 +323,9 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
             callbacks=callbacks,
             device=self.device_,
             verbose=self.verbose,
-            **passthrough,
         )
+        net_kwargs.update(passthrough)  # the user's optimizer__/iterator_*__/callbacks__ settings win
+        return NeuralNet(**net_kwargs)
 
     @staticmethod
     def _best_epoch(net) -> int:
@@ -338,15 +338,7 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
         tags.target_tags.multi_output = True
-        tags.non_deterministic = False
         return tags
-
-
-class _GraphNet(NeuralNet):
-    """skorch net whose batches are PyG ``Batch`` objects with a target tensor."""
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        return self.criterion_(y_pred, y_true.to(y_pred.device))
 
 
 def _resolve_device(device: str) -> str:

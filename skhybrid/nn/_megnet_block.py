@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 from torch_geometric.utils import scatter
 
 from ._layers import MLP
@@ -37,6 +38,7 @@ class MEGNetBlock(nn.Module):
     def __init__(self, channels: int, mlp_channels=(64, 64, 32)):
         super().__init__()
         widths = list(mlp_channels)
+        self.channels = channels
         self.out_channels = widths[-1]
         self.edge_mlp = MLP([4 * channels] + widths, activation="shifted_softplus")
         self.node_mlp = MLP([2 * channels + widths[-1]] + widths, activation="shifted_softplus")
@@ -46,12 +48,24 @@ class MEGNetBlock(nn.Module):
         for mlp in (self.edge_mlp, self.node_mlp, self.state_mlp):
             mlp.reset_parameters()
 
+    def _edge_update(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, u: Tensor, edge_batch: Tensor) -> Tensor:
+        # phi_e's first layer on (v_s + v_r + e + u) is the sum of four blocks' maps: apply the atom and
+        # state blocks per atom and per crystal, then gather them per bond (same result, ~4x cheaper)
+        first = self.edge_mlp[0]
+        w_atoms, w_edge, w_state = first.weight.split([2 * self.channels, self.channels, self.channels], dim=1)
+        sender, receiver = F.linear(x, torch.cat(w_atoms.chunk(2, dim=1), dim=0)).chunk(2, dim=-1)
+        hidden = (sender[edge_index[0]] + receiver[edge_index[1]] + F.linear(edge_attr, w_edge, first.bias)
+                  + F.linear(u, w_state)[edge_batch])
+        for layer in list(self.edge_mlp)[1:]:
+            hidden = layer(hidden)
+        return hidden
+
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, u: Tensor,
                 batch: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         src, dst = edge_index
         edge_batch = batch[dst]
         n_graphs = u.size(0)
-        edge_attr = self.edge_mlp(torch.cat([x[src], x[dst], edge_attr, u[edge_batch]], dim=-1))
+        edge_attr = self._edge_update(x, edge_index, edge_attr, u, edge_batch)
         bonds_to_atom = scatter(edge_attr, dst, dim=0, dim_size=x.size(0), reduce="mean")
         x = self.node_mlp(torch.cat([bonds_to_atom, x, u[batch]], dim=-1))
         u = self.state_mlp(torch.cat([

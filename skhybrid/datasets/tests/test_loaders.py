@@ -276,3 +276,10 @@ def test_user_split_json_bad_layout_and_target(tmp_path):
     _write_split(tmp_path / "bad.json.gz", frame)
     with pytest.raises(ValueError, match=r"Row 0 .*not a number"):
         load_structures(tmp_path / "bad.json.gz")
+
+
+def test_unreachable_download_names_url_and_fix(tmp_path):
+    url = (tmp_path / "absent.json.gz").as_uri()
+    with pytest.raises(OSError, match=r"Could not download .*absent.json.gz.*SKHYBRID_DATA_DIR"):
+        _base.fetch_file(url, tmp_path / "home" / "f.json.gz", progress=False)
+    assert list((tmp_path / "home").iterdir()) == []

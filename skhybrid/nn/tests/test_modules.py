@@ -1,0 +1,121 @@
+import pytest
+import torch
+from torch_geometric.data import Batch
+
+from skhybrid import MagpieFeaturizer, StructureGraphizer
+from skhybrid.nn import ALIGNN, CGCNN, CGCNNConv, EdgeGatedGraphConv, MEGNet
+
+
+@pytest.fixture(scope="module")
+def graphs(phonons):
+    structures = phonons.structures[:6]
+    graphizer = StructureGraphizer(line_graph=True, global_features=MagpieFeaturizer()).fit(structures)
+    graphs = graphizer.transform(structures)
+    for g in graphs:  # the estimator standardises u; keep the raw scale out of the modules' way here
+        g.u = g.u / 1000.0
+    return graphs
+
+
+def _models(n_global, n_angle, n_targets=2):
+    torch.manual_seed(0)
+    return [
+        CGCNN(92, 41, n_targets, hidden_channels=16),
+        ALIGNN(92, 41, n_targets, n_angle_features=n_angle, hidden_channels=16, embedding_channels=8,
+               num_alignn_layers=2, num_gcn_layers=1),
+        MEGNet(92, 41, n_targets, n_global_features=n_global, channels=8, dense_channels=16),
+        MEGNet(0, 41, n_targets, channels=8, dense_channels=16),
+    ]
+
+
+def test_output_shape_and_batching_invariance(graphs):
+    """A crystal's prediction does not depend on the crystals batched with it (eval mode).
+
+    This also checks the line graph's index offsets when ALIGNN's graphs are batched.
+    """
+    batch = Batch.from_data_list(graphs)
+    for model in _models(graphs[0].u.shape[1], graphs[0].lg_attr.shape[1]):
+        model.train()
+        model(batch).sum().backward()  # one step of batch-norm statistics
+        model.eval()
+        with torch.no_grad():
+            together = model(batch)
+            alone = torch.cat([model(Batch.from_data_list([g])) for g in graphs])
+        assert together.shape == (len(graphs), 2)
+        torch.testing.assert_close(together, alone, rtol=1e-4, atol=1e-5)
+
+
+def test_reset_parameters_restores_initial_distribution(graphs):
+    for model in _models(graphs[0].u.shape[1], graphs[0].lg_attr.shape[1]):
+        before = [p.detach().clone() for p in model.parameters()]
+        torch.manual_seed(1)
+        model.reset_parameters()
+        after = list(model.parameters())
+        assert any(not torch.equal(a, b) for a, b in zip(before, after)), type(model).__name__
+
+
+def test_cgcnn_conv_matches_the_papers_equation():
+    torch.manual_seed(0)
+    conv = CGCNNConv(8, 5).eval()
+    with torch.no_grad():
+        conv.bn_messages.running_mean.uniform_(-1, 1)
+        conv.bn_sum.running_var.uniform_(0.5, 2)
+    x, edge_attr = torch.randn(6, 8), torch.randn(20, 5)
+    edge_index = torch.randint(0, 6, (2, 20))
+    neighbor, centre = edge_index
+    z = torch.cat([x[centre], x[neighbor], edge_attr], dim=-1)
+    gate, core = conv.bn_messages(conv.lin(z)).chunk(2, dim=-1)
+    messages = torch.sigmoid(gate) * torch.nn.functional.softplus(core)
+    summed = torch.zeros(6, 8).index_add_(0, centre, messages)
+    expected = torch.nn.functional.softplus(x + conv.bn_sum(summed))
+    torch.testing.assert_close(conv(x, edge_index, edge_attr), expected)
+
+
+def test_edge_gated_conv_normalises_gates_over_incoming_edges():
+    torch.manual_seed(0)
+    conv = EdgeGatedGraphConv(4, residual=False).eval()
+    x = torch.randn(3, 4)
+    edge_index = torch.tensor([[1, 2, 0], [0, 0, 1]])  # atom 0 receives from 1 and 2, atom 1 from 0
+    edge_attr = torch.randn(3, 4)
+    a, b, u, v = conv.node_maps(x).chunk(4, dim=-1)
+    e_hat = a[edge_index[1]] + b[edge_index[0]] + conv.edge_map(edge_attr)
+    s = torch.sigmoid(e_hat)
+    h0 = u[0] + (s[0] * v[1] + s[1] * v[2]) / (s[0] + s[1] + conv.eps)
+    x_new, e_new = conv(x, edge_index, edge_attr)
+    torch.testing.assert_close(x_new[0], torch.nn.functional.silu(conv.bn_nodes(h0[None]))[0])
+    torch.testing.assert_close(e_new, torch.nn.functional.silu(conv.bn_edges(e_hat)))
+    # atom 2 receives nothing: only its own update term
+    torch.testing.assert_close(x_new[2], torch.nn.functional.silu(conv.bn_nodes(u[2:3]))[0])
+
+
+def test_alignn_requires_angle_features():
+    with pytest.raises(ValueError, match="line_graph=True"):
+        ALIGNN(92, 41, 1, n_angle_features=0)
+
+
+def test_megnet_state_changes_prediction(graphs):
+    """The global state reaches the output: different u, different prediction."""
+    model = _models(graphs[0].u.shape[1], 40)[2].eval()
+    batch = Batch.from_data_list(graphs[:1])
+    with torch.no_grad():
+        first = model(batch)
+        batch.u = batch.u + 1.0
+        assert not torch.allclose(first, model(batch))
+
+
+def test_megnet_block_matches_the_papers_equations():
+    from torch_geometric.utils import scatter
+
+    from skhybrid.nn import MEGNetBlock
+
+    torch.manual_seed(0)
+    block = MEGNetBlock(4, (8, 8, 4))
+    x, e, u = torch.randn(5, 4), torch.randn(9, 4), torch.randn(2, 4)
+    batch = torch.tensor([0, 0, 0, 1, 1])
+    edge_index = torch.tensor([[0, 1, 2, 1, 2, 0, 3, 4, 3], [1, 0, 0, 2, 1, 2, 4, 3, 3]])
+    src, dst = edge_index
+    e_new = block.edge_mlp(torch.cat([x[src], x[dst], e, u[batch[dst]]], dim=-1))
+    x_new = block.node_mlp(torch.cat([scatter(e_new, dst, 0, dim_size=5, reduce="mean"), x, u[batch]], dim=-1))
+    u_new = block.state_mlp(torch.cat([scatter(e_new, batch[dst], 0, reduce="mean"),
+                                       scatter(x_new, batch, 0, reduce="mean"), u], dim=-1))
+    for got, expected in zip(block(x, edge_index, e, u, batch), (x_new, e_new, u_new)):
+        torch.testing.assert_close(got, expected)
