@@ -2,7 +2,7 @@
 and multi-task against single-task training on NOMAD 2018.
 
     .venv/bin/python benchmarks/bench_gnn.py phonons [--models cgcnn megnet alignn] [--folds 0 1 2 3 4]
-    .venv/bin/python benchmarks/bench_gnn.py speed [--epochs 5]
+    .venv/bin/python benchmarks/bench_gnn.py speed [--epochs 5] [--alignn-widths 64 256]
     .venv/bin/python benchmarks/bench_gnn.py nomad [--folds 0 1 2 3 4]
 
 Accuracy runs write one JSON record per (model, fold) to ``benchmarks/results/`` as soon as a fold is
@@ -131,6 +131,14 @@ def run_speed(args):
     print("|---:|---:|---:|---:|")
     for batch_size, ref, ours in rows:
         print(f"| {batch_size} | {ref:.3f} | {ours:.3f} | {ref / ours:.2f}x |")
+    if args.alignn_widths:
+        from skhybrid.models import ALIGNNRegressor
+
+        graphs = StructureGraphizer(line_graph=True, cache=False).fit_transform(structures)
+        print("\n| ALIGNN width | s/epoch (batch 64, 911 trained + 101 validated) |\n|---:|---:|")
+        for width in args.alignn_widths:
+            model = ALIGNNRegressor(max_epochs=1, module__hidden_channels=width, random_state=0).fit(graphs, y)
+            print(f"| {width} | {model.net_.history[-1, 'dur']:.1f} |")
 
 
 def run_nomad(args):
@@ -209,6 +217,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=5, help="speed: epochs timed; nomad: max epochs")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[256, 64])
+    parser.add_argument("--alignn-widths", nargs="*", type=int, default=[],
+                        help="speed: also time one ALIGNN epoch at these widths")
     parser.add_argument("--verbose", type=int, default=0)
     parser.add_argument("--force", action="store_true", help="rerun folds already done")
     args = parser.parse_args()
