@@ -6,8 +6,21 @@ from .featurizers import MagpieFeaturizer
 
 __version__ = "0.1.0.dev0"
 
+_LAZY = {
+    "CrystalGraph": "featurizers",
+    "StructureGraphizer": "featurizers",
+    "GraphRegressor": "models",
+    "CGCNNRegressor": "models",
+    "ALIGNNRegressor": "models",
+    "MEGNetRegressor": "models",
+}
+
 __all__ = [
+    "ALIGNNRegressor",
+    "CGCNNRegressor",
     "CrystalGraph",
+    "GraphRegressor",
+    "MEGNetRegressor",
     "MagpieFeaturizer",
     "StructureGraphizer",
     "datasets",
@@ -19,9 +32,9 @@ __all__ = [
 
 
 def __getattr__(name):
-    # graph classes load torch on first use; see skhybrid.featurizers
-    if name in ("CrystalGraph", "StructureGraphizer"):
-        from . import featurizers
+    # graph classes and networks load torch on first use: `import skhybrid` stays fast
+    if name in _LAZY:
+        import importlib
 
-        return getattr(featurizers, name)
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
