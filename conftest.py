@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from skhybrid.utils._testing import running_in_ci, find_test_data_home
+from skhybrid.utils._testing import find_test_data_home, running_in_ci
 
 # Keep the suite's thread count fixed: 2 cores here, and oversubscription slows torch ~10x.
 os.environ.setdefault("OMP_NUM_THREADS", "2")

@@ -43,7 +43,12 @@ def _on_alarm(signum, frame):
 
 
 def time_matminer(compositions, ion_limit):
-    from matminer.featurizers.composition import ElementProperty, IonProperty, Stoichiometry, ValenceOrbital
+    from matminer.featurizers.composition import (
+        ElementProperty,
+        IonProperty,
+        Stoichiometry,
+        ValenceOrbital,
+    )
 
     fast = [Stoichiometry(), ElementProperty.from_preset("magpie"), ValenceOrbital(props=["frac"])]
     ion = IonProperty()

@@ -13,15 +13,21 @@ _LAZY = {
     "CGCNNRegressor": "models",
     "ALIGNNRegressor": "models",
     "MEGNetRegressor": "models",
+    "EarlyFusionRegressor": "fusion",
+    "LateFusionRegressor": "fusion",
+    "StackingFusionRegressor": "fusion",
 }
 
 __all__ = [
     "ALIGNNRegressor",
     "CGCNNRegressor",
     "CrystalGraph",
+    "EarlyFusionRegressor",
     "GraphRegressor",
+    "LateFusionRegressor",
     "MEGNetRegressor",
     "MagpieFeaturizer",
+    "StackingFusionRegressor",
     "StructureGraphizer",
     "datasets",
     "load_matbench",

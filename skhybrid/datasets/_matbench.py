@@ -11,9 +11,9 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from ._base import (
+    fetch_file,
     find_in_data_home,
     get_data_home,
-    fetch_file,
     read_split_json,
     structures_from_records,
     targets_frame,

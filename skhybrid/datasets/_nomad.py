@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from sklearn.utils import Bunch
 
-from ._base import find_in_data_home, get_data_home, read_split_json, structures_from_records, targets_frame
+from ._base import (
+    find_in_data_home,
+    get_data_home,
+    read_split_json,
+    structures_from_records,
+    targets_frame,
+)
 
 __all__ = ["load_nomad2018"]
 

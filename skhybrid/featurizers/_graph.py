@@ -17,9 +17,11 @@ from ._crystal_graph import (
     CrystalGraph,
     cgcnn_atom_features,
     gaussian_expansion,
-    line_graph as build_line_graph,
     periodic_neighbors,
     to_tensor,
+)
+from ._crystal_graph import (
+    line_graph as build_line_graph,
 )
 from ._graph_cache import GRAPH_CACHE, structure_fingerprint
 

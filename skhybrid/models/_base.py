@@ -194,7 +194,7 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         self._validate_params()
         module = self._module_class()
         module_kwargs = self._module_kwargs(module)
-        graphs, sizes = check_graphs(X, getattr(module, "required_fields", ()), estimator=type(self).__name__)
+        graphs, sizes = check_graphs(X, self._required_fields(module), estimator=type(self).__name__)
         y = check_targets(y, len(graphs))
         n_targets = y.shape[1]
         task_weights = self._check_task_weights(n_targets)
@@ -211,7 +211,7 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         self.device_ = _resolve_device(self.device)
 
         y_scaled = torch.as_tensor((y - self.target_mean_) / self.target_scale_, dtype=torch.float32)
-        dataset = self._dataset(graphs, y_scaled, module)
+        dataset = self._dataset(graphs, y_scaled, self._input_fields(module))
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         net = self._build_net(module, module_kwargs, sizes, n_targets, task_weights, seed)
         cuda_devices = [torch.cuda.current_device()] if self.device_.startswith("cuda") else []
@@ -228,25 +228,31 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         out = out * self.target_scale_ + self.target_mean_
         return out[:, 0] if self.n_targets_ == 1 else out
 
-    def _forward(self, X, method: str = "forward") -> np.ndarray:
+    def _forward(self, X, method: str = "forward"):
+        """Run ``module_.<method>`` over ``X`` in batches of ``batch_size``, in eval mode.
+
+        Returns a float64 array, or a tuple of arrays when the method returns a tuple.
+        """
         check_is_fitted(self, "net_")
         module = self.net_.module_
-        graphs, sizes = check_graphs(X, getattr(type(module), "required_fields", ()), estimator=type(self).__name__)
+        graphs, sizes = check_graphs(X, self._required_fields(module), estimator=type(self).__name__)
         fitted = (self.n_node_features_, self.n_edge_features_, self.n_global_features_, self.n_angle_features_)
         if tuple(vars(sizes).values()) != fitted:
             raise ValueError(
                 f"X has {sizes.describe()}, but {type(self).__name__} was fitted on graphs with "
                 f"{type(sizes)(*fitted).describe()}; use the graphizer settings of fit."
             )
-        dataset = self._dataset(graphs, torch.zeros(len(graphs), 0), type(module))
+        dataset = self._dataset(graphs, torch.zeros(len(graphs), 0), self._input_fields(module))
         loader = DataLoader(dataset, batch_size=self.batch_size, shuffle=False)
         module.eval()
         outputs = []
         with torch.inference_mode():
             for batch, _ in loader:
-                batch = batch.to(self.net_.device)
-                outputs.append(getattr(module, method)(batch).float().cpu())
-        return torch.cat(outputs).numpy().astype(np.float64)
+                out = getattr(module, method)(batch.to(self.net_.device))
+                outputs.append(out if isinstance(out, tuple) else (out,))
+        arrays = tuple(torch.cat([o[i].float().cpu() for o in outputs]).numpy().astype(np.float64)
+                       for i in range(len(outputs[0])))
+        return arrays if len(arrays) > 1 else arrays[0]
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -275,9 +281,16 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         self.global_mean_ = u.mean(dim=0).float()
         self.global_scale_ = torch.where(scale > 0, scale, torch.ones_like(scale)).float()
 
-    def _dataset(self, graphs, y, module):
-        fields = getattr(module, "input_fields", None) or tuple(graphs[0].keys())
-        return GraphDataset(graphs, y, fields, self.global_mean_, self.global_scale_)
+    def _required_fields(self, module) -> tuple:
+        """Graph fields the network cannot do without (``module`` is a class or an instance)."""
+        return tuple(getattr(module, "required_fields", ()))
+
+    def _input_fields(self, module) -> tuple | None:
+        """Graph fields the network reads; the others are not collated."""
+        return getattr(module, "input_fields", None)
+
+    def _dataset(self, graphs, y, fields):
+        return GraphDataset(graphs, y, fields or tuple(graphs[0].keys()), self.global_mean_, self.global_scale_)
 
     def _build_net(self, module, module_kwargs, sizes, n_targets, task_weights, seed):
         prefixed = self._prefixed_params()

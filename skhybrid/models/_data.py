@@ -28,6 +28,14 @@ class GraphSizes:
                 f"{self.n_global_features} global and {self.n_angle_features} angle features")
 
 
+#: the graphizer setting that adds each optional field
+_FIELD_FIXES = {
+    "lg_edge_index": "StructureGraphizer(line_graph=True)",
+    "lg_attr": "StructureGraphizer(line_graph=True)",
+    "u": "StructureGraphizer(global_features=MagpieFeaturizer())",
+}
+
+
 def _width(graph, key: str) -> int:
     value = getattr(graph, key, None)
     return 0 if value is None else int(value.shape[-1])
@@ -57,9 +65,10 @@ def check_graphs(X, required_fields=(), *, estimator: str = "estimator") -> tupl
             raise ValueError(f"X[{i}] has no atoms.")
         missing = [field for field in required_fields if getattr(graph, field, None) is None]
         if missing:
+            fixes = sorted({_FIELD_FIXES.get(field, "StructureGraphizer") for field in missing})
             raise ValueError(
                 f"X[{i}] has no {', '.join(missing)}, which {estimator} needs; "
-                "build the graphs with StructureGraphizer(line_graph=True)."
+                f"build the graphs with {' and '.join(fixes)}."
             )
         graph_sizes = GraphSizes(_width(graph, "x"), _width(graph, "edge_attr"), _width(graph, "u"),
                                  _width(graph, "lg_attr"))

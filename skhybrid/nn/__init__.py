@@ -9,6 +9,7 @@ from ._alignn import ALIGNN, ALIGNNLayer
 from ._cgcnn import CGCNN
 from ._cgcnn_conv import CGCNNConv
 from ._edge_gated_conv import EdgeGatedGraphConv
+from ._fusion import BranchAttention, FusionNet
 from ._layers import MLP, AtomEncoder, ShiftedSoftplus
 from ._megnet import MEGNet
 from ._megnet_block import MEGNetBlock
@@ -17,9 +18,11 @@ __all__ = [
     "ALIGNN",
     "ALIGNNLayer",
     "AtomEncoder",
+    "BranchAttention",
     "CGCNN",
     "CGCNNConv",
     "EdgeGatedGraphConv",
+    "FusionNet",
     "MEGNet",
     "MEGNetBlock",
     "MLP",

@@ -61,6 +61,7 @@ class ALIGNN(nn.Module):
     n_node_features, n_edge_features, n_angle_features : int
         Widths of ``x`` (0: embed ``z``), ``edge_attr`` and ``lg_attr``.
     n_targets : int, default=1
+        0 builds the encoder alone (no head).
     hidden_channels : int, default=256
     embedding_channels : int, default=64
     num_alignn_layers : int, default=4
@@ -88,13 +89,14 @@ class ALIGNN(nn.Module):
                                    norm="batch")
         self.alignn_layers = nn.ModuleList(ALIGNNLayer(hidden_channels) for _ in range(num_alignn_layers))
         self.gcn_layers = nn.ModuleList(EdgeGatedGraphConv(hidden_channels) for _ in range(num_gcn_layers))
-        self.head = nn.Linear(hidden_channels, n_targets)
+        self.head = nn.Linear(hidden_channels, n_targets) if n_targets > 0 else None
 
     def reset_parameters(self) -> None:
         self.atom_embedding[0].reset_parameters()
         for module in (self.atom_encoder, self.edge_embedding, self.angle_embedding, *self.alignn_layers,
                        *self.gcn_layers, self.head):
-            module.reset_parameters()
+            if module is not None:
+                module.reset_parameters()
 
     def encode(self, data) -> Tensor:
         """The pooled crystal vector, shape ``(n_graphs, hidden_channels)``."""

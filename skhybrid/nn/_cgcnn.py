@@ -33,6 +33,7 @@ class CGCNN(nn.Module):
     n_node_features, n_edge_features : int
         Widths of ``x`` (0: embed ``z`` instead) and ``edge_attr``.
     n_targets : int, default=1
+        0 builds the encoder alone (no head), as fusion models use it.
     hidden_channels : int, default=64
     num_layers : int, default=3
     head_channels : int, default=128
@@ -55,13 +56,14 @@ class CGCNN(nn.Module):
         self.convs = nn.ModuleList(CGCNNConv(hidden_channels, n_edge_features) for _ in range(num_layers))
         self.activation = nn.Softplus()
         self.head = MLP([hidden_channels] + [head_channels] * num_head_layers + [n_targets],
-                        activation="softplus", plain_last=True, dropout=dropout)
+                        activation="softplus", plain_last=True, dropout=dropout) if n_targets > 0 else None
 
     def reset_parameters(self) -> None:
         self.atom_encoder.reset_parameters()
         for conv in self.convs:
             conv.reset_parameters()
-        self.head.reset_parameters()
+        if self.head is not None:
+            self.head.reset_parameters()
 
     def encode(self, data) -> Tensor:
         """The pooled crystal vector, shape ``(n_graphs, hidden_channels)``."""

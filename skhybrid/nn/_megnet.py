@@ -32,6 +32,7 @@ class MEGNet(nn.Module):
     n_node_features, n_edge_features, n_global_features : int
         Widths of ``x`` (0: embed ``z``), ``edge_attr`` and ``u`` (0: none).
     n_targets : int, default=1
+        0 builds the encoder alone (no head).
     channels : int, default=32
         Width of atoms, bonds and state between blocks.
     num_blocks : int, default=3
@@ -72,7 +73,7 @@ class MEGNet(nn.Module):
         self.atom_readout = Set2Set(channels, processing_steps)
         self.edge_readout = Set2Set(channels, processing_steps)
         self.head = MLP([self.out_channels, *head_channels, n_targets], activation=act, plain_last=True,
-                        dropout=dropout)
+                        dropout=dropout) if n_targets > 0 else None
 
     def reset_parameters(self) -> None:
         for module in self.modules():

@@ -11,12 +11,13 @@ from sklearn.model_selection import KFold
 
 from skhybrid.datasets import (
     ChecksumMismatchWarning,
+    _base,
+    _matbench,
     get_data_home,
     load_matbench,
     load_nomad2018,
     load_structures,
 )
-from skhybrid.datasets import _base, _matbench
 
 
 def _nacl(a=5.64):

@@ -54,7 +54,12 @@ def _reference_charge_balance(composition):
 
 
 def _matminer_features(compositions):
-    from matminer.featurizers.composition import ElementProperty, IonProperty, Stoichiometry, ValenceOrbital
+    from matminer.featurizers.composition import (
+        ElementProperty,
+        IonProperty,
+        Stoichiometry,
+        ValenceOrbital,
+    )
 
     fast = [Stoichiometry(), ElementProperty.from_preset("magpie"), ValenceOrbital(props=["frac"])]
     ion = IonProperty()

@@ -1,0 +1,23 @@
+"""Hybrids of composition models and graph networks: early, late and stacked fusion.
+
+- :class:`EarlyFusionRegressor`: one network on the graph and the composition
+  vector (concatenation or per-sample attention).
+- :class:`LateFusionRegressor`: a convex combination of models on raw
+  Structures, weights fixed or chosen on out-of-fold predictions.
+- :class:`StackingFusionRegressor`: a final estimator on out-of-fold
+  predictions plus composition features.
+"""
+
+from ._late import LateFusionRegressor
+from ._stacking import StackingFusionRegressor
+
+__all__ = ["EarlyFusionRegressor", "LateFusionRegressor", "StackingFusionRegressor"]
+
+
+def __getattr__(name):
+    # the early-fusion network needs torch; late fusion and stacking do not
+    if name == "EarlyFusionRegressor":
+        from ._early import EarlyFusionRegressor
+
+        return EarlyFusionRegressor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,165 @@
+"""StackingFusionRegressor: a meta-model on out-of-fold predictions and composition features."""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import RegressorMixin, clone
+from sklearn.linear_model import RidgeCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import Bunch
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.metaestimators import _BaseComposition
+from sklearn.utils.validation import check_is_fitted
+
+from ..utils._validation import as_sample_list
+from ._bases import (
+    check_estimators,
+    check_internal_cv,
+    fit_base,
+    out_of_fold_predictions,
+)
+from ._late import _prepare_targets
+
+__all__ = ["StackingFusionRegressor"]
+
+
+def _flatten(predictions: np.ndarray) -> np.ndarray:
+    return predictions.reshape(len(predictions), -1)
+
+
+class StackingFusionRegressor(RegressorMixin, _BaseComposition):
+    """Stacking whose final estimator also sees composition features.
+
+    Like scikit-learn's ``StackingRegressor``, the final estimator is trained
+    on out-of-fold predictions of the bases (an internal ``cv``), and the
+    bases are refit on all the data. Unlike it, the final estimator can also
+    receive features computed from the raw Structures:
+    ``passthrough_features=MagpieFeaturizer()`` lets it learn *where* (in
+    composition space) each base is to be trusted. ``StackingRegressor(passthrough=True)``
+    cannot do this on Structures: it would pass the Structures themselves.
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator)
+        The bases, each taking raw Structures (usually a Pipeline).
+    final_estimator : estimator, default=None
+        Trained on ``[base predictions, passthrough features]``; ``None`` is
+        ``make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-3, 3, 13)))``.
+    passthrough_features : transformer, default=None
+        Maps the Structures to extra columns for the final estimator
+        (fitted on the training Structures); ``None`` passes none.
+    cv : int or cross-validation splitter, default=5
+        Internal cross-validation for the out-of-fold predictions; an int is a
+        shuffled ``KFold`` seeded by ``random_state``.
+    random_state : int, RandomState or None, default=None
+        Seeds the internal folds.
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    estimators_ : list of estimators
+        The bases refit on all the training data.
+    named_estimators_ : Bunch
+    final_estimator_ : estimator
+    passthrough_features_ : transformer or None
+    oof_predictions_ : ndarray of shape (n_samples, n_estimators[, n_targets])
+    feature_names_in_final_ : ndarray of str
+        Column names of the final estimator's input (base names, then features).
+
+    Examples
+    --------
+    >>> from sklearn.ensemble import RandomForestRegressor
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skhybrid import MagpieFeaturizer
+    >>> from skhybrid.featurizers import StructureGraphizer
+    >>> from skhybrid.models import CGCNNRegressor
+    >>> model = StackingFusionRegressor(
+    ...     [("rf", make_pipeline(MagpieFeaturizer(), RandomForestRegressor(random_state=0))),
+    ...      ("cgcnn", make_pipeline(StructureGraphizer(), CGCNNRegressor(random_state=0)))],
+    ...     final_estimator=RandomForestRegressor(random_state=0),
+    ...     passthrough_features=MagpieFeaturizer(), random_state=0)
+    """
+
+    _parameter_constraints: dict = {
+        "estimators": [list],
+        "final_estimator": [HasMethods(["fit", "predict"]), None],
+        "passthrough_features": [HasMethods(["fit", "transform"]), None],
+        "cv": [Interval(Integral, 2, None, closed="left"), "cv_object"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, estimators, final_estimator=None, *, passthrough_features=None, cv=5, random_state=None,
+                 verbose=0):
+        self.estimators = estimators
+        self.final_estimator = final_estimator
+        self.passthrough_features = passthrough_features
+        self.cv = cv
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def get_params(self, deep=True):
+        return self._get_params("estimators", deep=deep)
+
+    def set_params(self, **params):
+        self._set_params("estimators", **params)
+        return self
+
+    def fit(self, X, y):
+        """Out-of-fold base predictions, the final estimator on them, then the bases on all of ``X``.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        owner = type(self).__name__
+        names, bases = check_estimators(self.estimators, owner)
+        X = as_sample_list(X)
+        y = _prepare_targets(y, len(X), owner)
+        cv = check_internal_cv(self.cv, len(X), self.random_state, owner)
+        self.oof_predictions_ = out_of_fold_predictions(names, bases, X, y, cv, owner, self.verbose)
+        columns = [_flatten(self.oof_predictions_)]
+        names_final = [f"{name}_{k}" for name in names for k in range(self.oof_predictions_.shape[2])] \
+            if self.oof_predictions_.ndim == 3 else list(names)
+        self.passthrough_features_ = None
+        if self.passthrough_features is not None:
+            self.passthrough_features_ = clone(self.passthrough_features).fit(X, y)
+            features = np.asarray(self.passthrough_features_.transform(X), dtype=float)
+            columns.append(features)
+            if hasattr(self.passthrough_features_, "get_feature_names_out"):
+                names_final += list(self.passthrough_features_.get_feature_names_out())
+            else:
+                names_final += [f"feature{i}" for i in range(features.shape[1])]
+        self.feature_names_in_final_ = np.asarray(names_final, dtype=object)
+        final = self.final_estimator
+        if final is None:
+            final = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-3, 3, 13)))
+        self.final_estimator_ = clone(final).fit(np.hstack(columns), y)
+        self.estimators_ = [fit_base(name, base, X, y, "when fit on all the training data", owner)
+                            for name, base in zip(names, bases)]
+        self.named_estimators_ = Bunch(**dict(zip(names, self.estimators_)))
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """The final estimator's input for ``X``: base predictions, then passthrough features."""
+        check_is_fitted(self, "estimators_")
+        X = as_sample_list(X)
+        predictions = np.stack([np.asarray(est.predict(X), dtype=float) for est in self.estimators_], axis=1)
+        columns = [_flatten(predictions)]
+        if self.passthrough_features_ is not None:
+            columns.append(np.asarray(self.passthrough_features_.transform(X), dtype=float))
+        return np.hstack(columns)
+
+    def predict(self, X) -> np.ndarray:
+        """The final estimator's prediction from the refit bases (and the passthrough features)."""
+        return self.final_estimator_.predict(self.transform(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.target_tags.multi_output = True
+        return tags
