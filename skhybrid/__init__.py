@@ -16,6 +16,7 @@ _LAZY = {
     "EarlyFusionRegressor": "fusion",
     "LateFusionRegressor": "fusion",
     "StackingFusionRegressor": "fusion",
+    "HybridSearchCV": "tuning",
 }
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "CrystalGraph",
     "EarlyFusionRegressor",
     "GraphRegressor",
+    "HybridSearchCV",
     "LateFusionRegressor",
     "MEGNetRegressor",
     "MagpieFeaturizer",

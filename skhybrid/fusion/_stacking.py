@@ -122,6 +122,52 @@ class StackingFusionRegressor(RegressorMixin, _BaseComposition):
         y = _prepare_targets(y, len(X), owner)
         cv = check_internal_cv(self.cv, len(X), self.random_state, owner)
         self.oof_predictions_ = out_of_fold_predictions(names, bases, X, y, cv, owner, self.verbose)
+        self._fit_final(names, X, y)
+        self.estimators_ = [fit_base(name, base, X, y, "when fit on all the training data", owner)
+                            for name, base in zip(names, bases)]
+        self.named_estimators_ = Bunch(**dict(zip(names, self.estimators_)))
+        return self
+
+    @classmethod
+    def from_late_fusion(cls, late_fusion, X, y, final_estimator=None, *, passthrough_features=None):
+        """Stack on a fitted ``LateFusionRegressor(weights="oof")`` without refitting its bases.
+
+        Its out-of-fold predictions and refit bases are exactly what stacking
+        with the same ``estimators``, ``cv`` and ``random_state`` would
+        compute, so only the final estimator is trained: the result equals
+        ``StackingFusionRegressor(late_fusion.estimators, final_estimator,
+        passthrough_features=..., cv=late_fusion.cv, random_state=late_fusion.random_state).fit(X, y)``
+        at a fraction of the cost.
+
+        Parameters
+        ----------
+        late_fusion : fitted LateFusionRegressor with ``weights="oof"``
+        X, y : the data ``late_fusion`` was fitted on
+        final_estimator, passthrough_features : as in the constructor
+
+        Returns
+        -------
+        StackingFusionRegressor, fitted
+        """
+        check_is_fitted(late_fusion, "estimators_")
+        if not hasattr(late_fusion, "oof_predictions_"):
+            raise ValueError("from_late_fusion needs a LateFusionRegressor fitted with weights='oof'.")
+        X = as_sample_list(X)
+        y = _prepare_targets(y, len(X), cls.__name__)
+        if len(X) != len(late_fusion.oof_predictions_):
+            raise ValueError(f"X has {len(X)} samples but the late-fusion model was fitted on "
+                             f"{len(late_fusion.oof_predictions_)}; pass the same training data.")
+        stack = cls(late_fusion.estimators, final_estimator, passthrough_features=passthrough_features,
+                    cv=late_fusion.cv, random_state=late_fusion.random_state, verbose=late_fusion.verbose)
+        stack._validate_params()
+        stack.oof_predictions_ = late_fusion.oof_predictions_
+        names = [name for name, _ in late_fusion.estimators]
+        stack._fit_final(names, X, y)
+        stack.estimators_ = list(late_fusion.estimators_)
+        stack.named_estimators_ = Bunch(**dict(zip(names, stack.estimators_)))
+        return stack
+
+    def _fit_final(self, names, X, y):
         columns = [_flatten(self.oof_predictions_)]
         names_final = [f"{name}_{k}" for name in names for k in range(self.oof_predictions_.shape[2])] \
             if self.oof_predictions_.ndim == 3 else list(names)
@@ -139,10 +185,6 @@ class StackingFusionRegressor(RegressorMixin, _BaseComposition):
         if final is None:
             final = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-3, 3, 13)))
         self.final_estimator_ = clone(final).fit(np.hstack(columns), y)
-        self.estimators_ = [fit_base(name, base, X, y, "when fit on all the training data", owner)
-                            for name, base in zip(names, bases)]
-        self.named_estimators_ = Bunch(**dict(zip(names, self.estimators_)))
-        return self
 
     def transform(self, X) -> np.ndarray:
         """The final estimator's input for ``X``: base predictions, then passthrough features."""

@@ -299,3 +299,16 @@ def test_early_fusion_bad_input(structures, fusion_graphs, target):
         EarlyFusionRegressor(backbone="schnet").fit(fusion_graphs[:8], target[:8])
     with pytest.raises(ValueError, match="Put a StructureGraphizer in front"):
         small_early().fit(structures[:8], target[:8])
+
+
+def test_stacking_from_late_fusion_equals_a_direct_fit(structures, target):
+    late = LateFusionRegressor(fast_bases(), weights="oof", cv=3, random_state=0).fit(structures, target)
+    stacked = StackingFusionRegressor.from_late_fusion(late, structures, target, Ridge(alpha=1.0),
+                                                       passthrough_features=MagpieFeaturizer())
+    direct = StackingFusionRegressor(fast_bases(), Ridge(alpha=1.0), passthrough_features=MagpieFeaturizer(),
+                                     cv=3, random_state=0).fit(structures, target)
+    np.testing.assert_allclose(stacked.predict(structures[:6]), direct.predict(structures[:6]))
+    np.testing.assert_array_equal(stacked.feature_names_in_final_, direct.feature_names_in_final_)
+    fixed = LateFusionRegressor(fast_bases(), weights=[1, 1]).fit(structures, target)
+    with pytest.raises(ValueError, match="weights='oof'"):
+        StackingFusionRegressor.from_late_fusion(fixed, structures, target)

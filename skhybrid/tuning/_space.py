@@ -1,0 +1,183 @@
+"""Default search spaces, as ``set_params`` keys, and their validation."""
+
+from __future__ import annotations
+
+import numpy as np
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from sklearn.pipeline import Pipeline
+
+__all__ = ["SimplexWeights", "check_search_space", "default_search_space"]
+
+
+class SimplexWeights:
+    """A vector of non-negative weights summing to one, e.g. ``LateFusionRegressor``'s ``weights``.
+
+    Optuna samples ``n`` independent values in ``[0, 1]`` (parameters
+    ``<key>[0]`` ... ``<key>[n-1]`` in the study) and the search sets the
+    normalised vector; ``best_params_`` reports the vector.
+
+    Parameters
+    ----------
+    n : int
+        Number of weights (the late-fusion model's number of bases).
+    """
+
+    def __init__(self, n: int):
+        if int(n) < 2:
+            raise ValueError(f"SimplexWeights needs at least 2 weights, got {n}.")
+        self.n = int(n)
+
+    def component_names(self, key: str) -> list[str]:
+        return [f"{key}[{i}]" for i in range(self.n)]
+
+    def suggest(self, trial, key: str) -> list[float]:
+        raw = np.array([trial.suggest_float(name, 0.0, 1.0) for name in self.component_names(key)])
+        return self.from_raw(raw)
+
+    def from_raw(self, raw) -> list[float]:
+        raw = np.asarray(raw, dtype=float)
+        if raw.sum() <= 0:
+            return [1.0 / self.n] * self.n
+        return (raw / raw.sum()).tolist()
+
+    def __eq__(self, other):
+        return isinstance(other, SimplexWeights) and other.n == self.n
+
+    def __hash__(self):
+        return hash(("SimplexWeights", self.n))
+
+    def __repr__(self):
+        return f"SimplexWeights({self.n})"
+
+
+def _graph_regressor_space(estimator) -> dict:
+    from ..fusion._early import EarlyFusionRegressor
+    from ..models import ALIGNNRegressor, CGCNNRegressor, MEGNetRegressor
+
+    space = {
+        "lr": FloatDistribution(1e-4, 1e-2, log=True),
+        "weight_decay": FloatDistribution(1e-6, 1e-2, log=True),
+        "batch_size": CategoricalDistribution([32, 64, 128]),
+    }
+    backbone = estimator.backbone if isinstance(estimator, EarlyFusionRegressor) else None
+    if isinstance(estimator, CGCNNRegressor) or backbone == "cgcnn":
+        space.update({"module__hidden_channels": CategoricalDistribution([32, 64, 128]),
+                      "module__num_layers": IntDistribution(2, 5)})
+    elif isinstance(estimator, ALIGNNRegressor) or backbone == "alignn":
+        space.update({"module__hidden_channels": CategoricalDistribution([32, 64, 128]),
+                      "module__num_alignn_layers": IntDistribution(1, 4),
+                      "module__num_gcn_layers": IntDistribution(1, 4)})
+    elif isinstance(estimator, MEGNetRegressor) or backbone == "megnet":
+        space.update({"module__channels": CategoricalDistribution([16, 32, 64]),
+                      "module__num_blocks": IntDistribution(2, 4)})
+    if backbone is not None:
+        space.update({"module__fusion_channels": CategoricalDistribution([32, 64, 128]),
+                      "module__dropout": FloatDistribution(0.0, 0.3)})
+    return space
+
+
+def _own_space(estimator) -> dict:
+    """The space of ``estimator``'s own parameters (not of estimators nested in it)."""
+    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+
+    from ..featurizers import StructureGraphizer
+    from ..models import GraphRegressor
+
+    if isinstance(estimator, GraphRegressor):
+        return _graph_regressor_space(estimator)
+    if isinstance(estimator, StructureGraphizer):
+        return {"cutoff": FloatDistribution(5.0, 10.0), "max_neighbors": IntDistribution(8, 16)}
+    if isinstance(estimator, (RandomForestRegressor, ExtraTreesRegressor)):
+        return {"n_estimators": IntDistribution(100, 1000, step=100),
+                "max_features": FloatDistribution(0.1, 1.0),
+                "min_samples_leaf": IntDistribution(1, 5)}
+    return {}
+
+
+def default_search_space(estimator) -> dict:
+    """A search space for ``estimator``, keyed by its ``set_params`` names.
+
+    Covers every skhybrid estimator and the parts they are built from,
+    recursively: a Pipeline's steps (``"gnn__lr"``), the bases of late fusion
+    and stacking (``"cgcnn__gnn__lr"``), and:
+
+    - graph networks: learning rate and weight decay (log scale), batch size,
+      width and depth of the network (``module__...``), and for early fusion
+      the fusion width and dropout;
+    - ``StructureGraphizer``: ``cutoff`` and ``max_neighbors``;
+    - random forests and extra trees: ``n_estimators``, ``max_features``,
+      ``min_samples_leaf``;
+    - ``LateFusionRegressor``: ``weights``, as :class:`SimplexWeights`.
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+
+    Returns
+    -------
+    dict
+        ``{key: optuna distribution or SimplexWeights}``; edit it freely
+        before passing it to :class:`HybridSearchCV`.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skhybrid.featurizers import StructureGraphizer
+    >>> from skhybrid.models import CGCNNRegressor
+    >>> sorted(default_search_space(make_pipeline(StructureGraphizer(), CGCNNRegressor())))[:3]
+    ['cgcnnregressor__batch_size', 'cgcnnregressor__lr', 'cgcnnregressor__module__hidden_channels']
+    """
+    from ..fusion import LateFusionRegressor, StackingFusionRegressor
+
+    space = dict(_own_space(estimator))
+    children = []
+    if isinstance(estimator, Pipeline):
+        children = [(name, step) for name, step in estimator.steps if step not in (None, "passthrough")]
+    elif isinstance(estimator, (LateFusionRegressor, StackingFusionRegressor)):
+        children = list(estimator.estimators)
+        if isinstance(estimator, LateFusionRegressor) and estimator.weights != "oof":
+            space["weights"] = SimplexWeights(len(estimator.estimators))
+        if isinstance(estimator, StackingFusionRegressor) and estimator.final_estimator is not None:
+            children.append(("final_estimator", estimator.final_estimator))
+    for name, child in children:
+        space.update({f"{name}__{key}": value for key, value in default_search_space(child).items()})
+    return space
+
+
+def check_search_space(estimator, space) -> None:
+    """Raise ``ValueError`` for a key ``estimator`` has no parameter for, or a value that is no distribution."""
+    if not isinstance(space, dict) or not space:
+        raise ValueError("The search space must be a non-empty dict {set_params key: optuna distribution}.")
+    params = estimator.get_params(deep=True)
+    valid = set(params)
+    for key, value in space.items():
+        if key not in valid and not _is_network_passthrough(estimator, params, key):
+            raise ValueError(
+                f"Search-space key {key!r} is not a parameter of {type(estimator).__name__}; valid keys: "
+                f"{', '.join(sorted(valid))}."
+            )
+        if not isinstance(value, (BaseDistribution, SimplexWeights)):
+            raise ValueError(f"Search-space value of {key!r} must be an optuna distribution or SimplexWeights, "
+                             f"got {value!r}.")
+
+
+def graph_regressor_paths(estimator, params=None) -> list[str]:
+    """``set_params`` prefixes of every GraphRegressor in ``estimator`` (``""`` for itself)."""
+    from ..models import GraphRegressor
+
+    params = estimator.get_params(deep=True) if params is None else params
+    paths = [""] if isinstance(estimator, GraphRegressor) else []
+    return paths + [f"{key}__" for key, value in params.items() if isinstance(value, GraphRegressor)]
+
+
+def _is_network_passthrough(estimator, params, key: str) -> bool:
+    """``module__*``-style keys of a GraphRegressor are valid before they are first set."""
+    from ..models._base import PASSTHROUGH_PREFIXES
+
+    return any(key.startswith(path) and key[len(path):].startswith(PASSTHROUGH_PREFIXES)
+               for path in graph_regressor_paths(estimator, params))
