@@ -75,7 +75,8 @@ class FusionNet(nn.Module):
       the "CGCNN + descriptors" hybrid of e.g. Choudhary et al. (2018) and
       MODNet-style feature fusion;
     - ``fusion="attention"``: both are projected to ``fusion_channels`` and mixed
-      by :class:`BranchAttention`, :math:`\hat{\mathbf{y}} = \mathrm{MLP}(\alpha_C \mathbf{p}_C + \alpha_G \mathbf{p}_G)`,
+      by :class:`BranchAttention`,
+      :math:`\hat{\mathbf{y}} = \mathrm{MLP}(\alpha_C \mathbf{p}_C + \alpha_G \mathbf{p}_G)`,
       with the per-sample weights :math:`\alpha` returned by :meth:`fusion_weights`.
 
     Parameters

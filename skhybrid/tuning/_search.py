@@ -102,8 +102,14 @@ class HybridSearchCV(OptunaSearchCV):
         Name of the study in ``storage``; ``None`` derives one from the
         estimator's class and the searched keys, so the same call resumes.
     pruner : optuna pruner, "none" or None, default=None
-        ``None`` is ``MedianPruner(n_startup_trials=3, n_warmup_steps=10)``;
-        ``"none"`` disables pruning.
+        ``None`` is ``MedianPruner(n_startup_trials=5, n_warmup_steps=30)``: no
+        pruning before five trials have finished, nor before a network's 30th
+        epoch (early validation losses say little); ``"none"`` disables pruning.
+    enqueue_current : bool, default=True
+        Make the estimator's current values of the searched parameters (its
+        defaults, usually) the study's first trial, so the search never ends
+        worse, in cross-validation, than not searching. Skipped when a current
+        value lies outside its distribution, or the study already has trials.
     random_state : int, RandomState or None, default=None
         Seeds the TPE sampler: with the estimator's own ``random_state``, a
         rerun gives the same trials and the same best trial.
@@ -143,7 +149,7 @@ class HybridSearchCV(OptunaSearchCV):
 
     def __init__(self, estimator, param_distributions=None, *, n_trials=20, cv=5,
                  scoring="neg_mean_absolute_error", storage=None, study_name=None, pruner=None,
-                 random_state=None, timeout=None, refit=True, error_score="raise", verbose=0):
+                 enqueue_current=True, random_state=None, timeout=None, refit=True, error_score="raise", verbose=0):
         # OptunaSearchCV's __init__ checks its distributions eagerly; ours are checked in fit
         self.estimator = estimator
         self.param_distributions = param_distributions
@@ -153,6 +159,7 @@ class HybridSearchCV(OptunaSearchCV):
         self.storage = storage
         self.study_name = study_name
         self.pruner = pruner
+        self.enqueue_current = enqueue_current
         self.random_state = random_state
         self.timeout = timeout
         self.refit = refit
@@ -193,8 +200,8 @@ class HybridSearchCV(OptunaSearchCV):
             if self.pruner != "none":
                 raise ValueError(f"pruner must be an optuna pruner, 'none' or None, got {self.pruner!r}.")
             return optuna.pruners.NopPruner()
-        return self.pruner if self.pruner is not None else optuna.pruners.MedianPruner(n_startup_trials=3,
-                                                                                        n_warmup_steps=10)
+        return self.pruner if self.pruner is not None else optuna.pruners.MedianPruner(n_startup_trials=5,
+                                                                                        n_warmup_steps=30)
 
     def fit(self, X, y=None, groups=None, **fit_params):
         """Run (or continue) the study, then refit the best parameters on all of ``X``.
@@ -230,10 +237,16 @@ class HybridSearchCV(OptunaSearchCV):
         self.scorer_ = check_scoring(self.estimator, scoring=self.scoring)
         self.sample_indices_ = np.arange(len(X_list))
         simplex = {key: value for key, value in space.items() if isinstance(value, SimplexWeights)}
-        prune = not isinstance(self._pruner(), optuna.pruners.NopPruner)
+        # pruned trials end by an exception, which must reach optuna rather than be scored as a failure
+        prune = (not isinstance(self._pruner(), optuna.pruners.NopPruner)
+                 and bool(graph_regressor_paths(self.estimator)))
         objective = _HybridObjective(self.estimator, space, X_list, y, cv, False,
                                      "raise" if prune else self.error_score, fit_params, groups, self.max_iter,
                                      False, self.scorer_, simplex=simplex, prune=prune)
+        if self.enqueue_current and not self.study_.get_trials(deepcopy=False):
+            current = self._current_values(space)
+            if current is not None:
+                self.study_.enqueue_trial(current)
         remaining = self.n_trials - self._n_finished()
         ran = []
         start = time.perf_counter()
@@ -249,6 +262,37 @@ class HybridSearchCV(OptunaSearchCV):
                                "loosen the pruner or widen the search space.")
         if self.refit:
             self._refit(X_list, y, **fit_params)
+
+    def _current_values(self, space) -> dict | None:
+        """The estimator's current values of the searched keys as trial parameters (None if one is out of range)."""
+        from ._space import _is_network_passthrough
+
+        params = self.estimator.get_params(deep=True)
+        values = {}
+        for key, distribution in space.items():
+            if key in params:
+                value = params[key]
+            elif _is_network_passthrough(self.estimator, params, key):
+                value = _network_default(self.estimator, params, key)
+            else:
+                value = None
+            if isinstance(distribution, SimplexWeights):
+                weights = np.full(distribution.n, 1 / distribution.n) if value is None else np.asarray(value, float)
+                if isinstance(value, str) or len(weights) != distribution.n or weights.sum() <= 0:
+                    return None
+                values.update(zip(distribution.component_names(key), (weights / weights.max()).tolist()))
+                continue
+            categorical = isinstance(distribution, optuna.distributions.CategoricalDistribution)
+            if value is None or (isinstance(value, str) and not categorical):
+                return None
+            try:
+                internal = distribution.to_internal_repr(value)
+                if not distribution._contains(internal):
+                    return None
+            except (ValueError, TypeError):
+                return None
+            values[key] = value
+        return values
 
     def _n_finished(self) -> int:
         return sum(t.state in FINISHED for t in self.study_.get_trials(deepcopy=False))
@@ -328,3 +372,27 @@ class HybridSearchCV(OptunaSearchCV):
             plt.close(ax.figure)
             paths.append(path)
         return paths
+
+
+def _network_default(estimator, params, key):
+    """Default of a ``module__`` argument not set on a GraphRegressor: the module's own default."""
+    import inspect
+
+    from ._space import graph_regressor_paths
+
+    for path in graph_regressor_paths(estimator, params):
+        if key.startswith(path) and key[len(path):].startswith("module__"):
+            network = estimator if not path else params[path[:-2]]
+            module = network._module_class()
+            name = key[len(path) + len("module__"):]
+            candidates = [module]
+            backbone = getattr(network, "backbone", None)
+            if backbone is not None:  # early fusion forwards unknown arguments to its backbone
+                from ..nn._fusion import BACKBONES
+
+                candidates.append(BACKBONES[backbone])
+            for candidate in candidates:
+                parameter = inspect.signature(candidate.__init__).parameters.get(name)
+                if parameter is not None and parameter.default is not inspect.Parameter.empty:
+                    return parameter.default
+    return None

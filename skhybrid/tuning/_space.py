@@ -61,7 +61,8 @@ def _graph_regressor_space(estimator) -> dict:
 
     space = {
         "lr": FloatDistribution(1e-4, 1e-2, log=True),
-        "weight_decay": FloatDistribution(1e-6, 1e-2, log=True),
+        # categorical, so that 0 (the default, no decay) is a candidate beside the decades
+        "weight_decay": CategoricalDistribution([0.0, 1e-5, 1e-4, 1e-3, 1e-2]),
         "batch_size": CategoricalDistribution([32, 64, 128]),
     }
     backbone = estimator.backbone if isinstance(estimator, EarlyFusionRegressor) else None
@@ -69,7 +70,7 @@ def _graph_regressor_space(estimator) -> dict:
         space.update({"module__hidden_channels": CategoricalDistribution([32, 64, 128]),
                       "module__num_layers": IntDistribution(2, 5)})
     elif isinstance(estimator, ALIGNNRegressor) or backbone == "alignn":
-        space.update({"module__hidden_channels": CategoricalDistribution([32, 64, 128]),
+        space.update({"module__hidden_channels": CategoricalDistribution([64, 128, 256]),
                       "module__num_alignn_layers": IntDistribution(1, 4),
                       "module__num_gcn_layers": IntDistribution(1, 4)})
     elif isinstance(estimator, MEGNetRegressor) or backbone == "megnet":
@@ -106,7 +107,8 @@ def default_search_space(estimator) -> dict:
     recursively: a Pipeline's steps (``"gnn__lr"``), the bases of late fusion
     and stacking (``"cgcnn__gnn__lr"``), and:
 
-    - graph networks: learning rate and weight decay (log scale), batch size,
+    - graph networks: learning rate (log scale), weight decay (0 or a decade),
+      batch size,
       width and depth of the network (``module__...``), and for early fusion
       the fusion width and dropout;
     - ``StructureGraphizer``: ``cutoff`` and ``max_neighbors``;

@@ -217,8 +217,8 @@ def test_early_stopping_restores_the_best_weights(graphs, target):
     assert model.best_epoch_ == int(np.argmin(valid)) + 1
     assert len(history) <= max(model.best_epoch_ + 3, 40)
     # recompute the validation loss with the kept weights: it is the best epoch's
-    dataset = model._dataset(graphs, torch.as_tensor(
-        ((target - model.target_mean_) / model.target_scale_)[:, None], dtype=torch.float32), model._input_fields(model.net_.module_))
+    scaled = torch.as_tensor(((target - model.target_mean_) / model.target_scale_)[:, None], dtype=torch.float32)
+    dataset = model._dataset(graphs, scaled, model._input_fields(model.net_.module_))
     _, valid_set = model.net_.get_split_datasets(dataset, None)
     indices = valid_set.indices
     pred = (model.predict([graphs[i] for i in indices]) - model.target_mean_[0]) / model.target_scale_[0]

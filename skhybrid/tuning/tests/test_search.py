@@ -90,7 +90,8 @@ def _worker(data_home, storage, name, n_trials, sleep=0.0):
 
 
 def every_estimator():
-    rf = make_pipeline(MagpieFeaturizer(), RandomForestRegressor(10))
+    """One of each, with default settings (never fitted)."""
+    rf = make_pipeline(MagpieFeaturizer(), RandomForestRegressor())
     return {
         "cgcnn": Pipeline([("graph", StructureGraphizer()), ("gnn", CGCNNRegressor())]),
         "alignn": Pipeline([("graph", StructureGraphizer(line_graph=True)), ("gnn", ALIGNNRegressor())]),
@@ -166,6 +167,22 @@ def test_search_finds_refits_and_reports(structures, target, tmp_path):
     again = HybridSearchCV(ridge_pipeline(), ridge_space(), n_trials=6, cv=3, random_state=0).fit(structures, target)
     assert again.best_params_ == search.best_params_
     np.testing.assert_array_equal(again.trials_table()["mean_test_score"], table["mean_test_score"])
+
+
+def test_first_trial_is_the_current_configuration(structures, target):
+    search = HybridSearchCV(ridge_pipeline(), ridge_space(), n_trials=3, cv=2, random_state=0).fit(structures, target)
+    assert search.study_.trials[0].params == {"ridge__alpha": 1.0}
+    assert search.best_score_ >= search.study_.trials[0].value
+    pipe = Pipeline([("graph", StructureGraphizer()), ("gnn", CGCNNRegressor(lr=3e-3))])
+    current = HybridSearchCV(pipe, default_search_space(pipe))._current_values(default_search_space(pipe))
+    assert current == {"graph__cutoff": 8.0, "graph__max_neighbors": 12, "gnn__lr": 3e-3, "gnn__weight_decay": 0.0,
+                       "gnn__batch_size": 64, "gnn__module__hidden_channels": 64, "gnn__module__num_layers": 3}
+    # every estimator's defaults are a point of its default space
+    for name, estimator in every_estimator().items():
+        space = default_search_space(estimator)
+        assert HybridSearchCV(estimator, space)._current_values(space) is not None, name
+    out_of_range = HybridSearchCV(ridge_pipeline(), {"ridge__alpha": FloatDistribution(10, 100)}, n_trials=2, cv=2)
+    assert out_of_range.fit(structures, target).study_.trials[0].params["ridge__alpha"] != 1.0
 
 
 def test_late_fusion_weights_are_tuned_as_a_simplex(structures, target):
@@ -260,7 +277,7 @@ def test_grid_search_on_every_estimator(name, structures, target):
                    gnn_grid),
         "early": (Pipeline([("graph", StructureGraphizer(global_features=MagpieFeaturizer())),
                             ("gnn", EarlyFusionRegressor(**TINY, **small))]), {"gnn__fusion": ["concat", "attention"]}),
-        "late": (LateFusionRegressor([("rf", make_pipeline(MagpieFeaturizer(), RandomForestRegressor(10, random_state=0))),
+        "late": (LateFusionRegressor([("rf", make_pipeline(MagpieFeaturizer(), RandomForestRegressor(10))),
                                       ("ridge", ridge_pipeline())]), {"weights": [[1, 0], [0.5, 0.5]]}),
         "stacking": (StackingFusionRegressor([("ridge", ridge_pipeline())], cv=2),
                      {"ridge__ridge__alpha": [0.1, 10.0]}),
