@@ -39,6 +39,94 @@ def _baseline(args) -> int:
     return 0
 
 
+def _benchmark(args) -> int:
+    from .benchmark import run_benchmark
+
+    if args.task is not None and args.data is not None:
+        raise ValueError("Give a Matbench task or --data, not both.")
+    task = args.task if args.task is not None or args.data is not None else "matbench_phonons"
+    results = run_benchmark(task, data=args.data, target=args.target, cv=args.cv, models=args.models,
+                            folds=args.folds, out=args.out, data_dir=args.data_dir, tune=args.tune,
+                            device=args.device, seed=args.seed, quick=args.quick, force=args.force,
+                            progress=not args.no_progress)
+    from .benchmark import summarize
+
+    table = summarize(results)
+    print(f"\nResults in {args.out}/ (report.md, report.html, plots/, predictions/):")
+    for model, row in table.iterrows():
+        print(f"  {model:<24} MAE {row['mae_mean']:10.4g} +/- {row['mae_std']:<8.3g} "
+              f"fit {row['fit_s_mean']:8.1f} s  (folds {row['folds']})")
+    return 0
+
+
+def _fit(args) -> int:
+    import joblib
+
+    from .benchmark import build_model
+    from .datasets import load_structures
+
+    data = load_structures(args.data, target=args.target)
+    y = data.targets[args.target].to_numpy(dtype=float)
+    keep = [i for i, v in enumerate(y) if v == v]
+    if len(keep) < len(y):
+        print(f"skhybrid fit: {len(y) - len(keep)} sample(s) without {args.target!r} are left out of training",
+              file=sys.stderr)
+    model = build_model(args.model, seed=args.seed, quick=args.quick, device=args.device)
+    start = time.perf_counter()
+    model.fit([data.structures[i] for i in keep], y[keep])
+    bundle = {"model": model, "name": args.model, "target": args.target, "n_train": len(keep),
+              "skhybrid_version": __import__("skhybrid").__version__}
+    joblib.dump(bundle, args.out)
+    print(f"Trained {args.model} on {len(keep)} structures in {time.perf_counter() - start:.1f} s; saved {args.out}")
+    return 0
+
+
+def _read_inputs(paths):
+    """Structures and ids from CIF/POSCAR files, folders of them, or a data file (.json/.json.gz)."""
+    from pathlib import Path
+
+    from .datasets import load_structures
+    from .datasets._user import read_structure_files, structure_files
+
+    structures, ids = [], []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise FileNotFoundError(f"{path} does not exist.")
+        if path.is_dir():
+            files = structure_files(path)
+            if not files:
+                raise ValueError(f"{path} holds no structure files (*.cif, *.vasp, *.poscar, POSCAR*, CONTCAR*).")
+        elif path.name.endswith((".json", ".json.gz")):
+            data = load_structures(path, target=[])
+            structures += data.structures
+            ids += [str(i) for i in data.ids]
+            continue
+        else:
+            files = [path]
+        structures += read_structure_files(files)
+        ids += [f.name for f in files]
+    return structures, ids
+
+
+def _predict(args) -> int:
+    import joblib
+    import pandas as pd
+
+    bundle = joblib.load(args.model_file)
+    if not isinstance(bundle, dict) or "model" not in bundle:
+        raise ValueError(f"{args.model_file} is not a model saved by `skhybrid fit`.")
+    structures, ids = _read_inputs(args.inputs)
+    predictions = bundle["model"].predict(structures)
+    frame = pd.DataFrame({"id": ids, bundle["target"]: predictions})
+    if args.out == "-":
+        print(frame.to_csv(index=False), end="")
+    else:
+        frame.to_csv(args.out, index=False)
+        print(f"Predicted {bundle['target']} of {len(ids)} structures with {bundle['name']}; wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="skhybrid",
@@ -59,6 +147,73 @@ def build_parser() -> argparse.ArgumentParser:
     base.add_argument("--seed", type=int, default=0, help="random_state of the forest (default: %(default)s)")
     base.add_argument("--n-jobs", type=int, default=None, help="cores for the forest (default: 1)")
     base.set_defaults(func=_baseline)
+
+    from .benchmark._registry import DEFAULT_MODELS, MODELS
+
+    model_list = "\n".join(f"  {name:<24} {spec.description}" for name, spec in MODELS.items())
+    bench = sub.add_parser(
+        "benchmark",
+        help="run the Matbench protocol (or k-fold CV on your data) for several models and write a report",
+        description="For each model and fold: fit on the training part, predict the test part, score. Every "
+        "finished (model, fold) is saved at once, so rerunning the same command resumes. Writes report.md, "
+        "report.html, plots/, predictions/ and Matbench results files to --out.\n\nExamples:\n"
+        "  skhybrid benchmark matbench_phonons\n"
+        "  skhybrid benchmark matbench_jdft2d --models rf-magpie cgcnn late-fusion --folds 0 1\n"
+        "  skhybrid benchmark --quick                      # fold 0, short training: a 3-minute smoke test\n"
+        "  skhybrid benchmark --data my_cifs/ --target band_gap --cv 5 --models rf-magpie cgcnn\n\n"
+        f"Models (--models):\n{model_list}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    bench.add_argument("task", nargs="?", default=None,
+                       help="Matbench task, e.g. matbench_phonons (default without --data: matbench_phonons)")
+    bench.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), metavar="MODEL",
+                       help=f"models to run, listed below (default: {' '.join(DEFAULT_MODELS)})")
+    bench.add_argument("--folds", nargs="+", type=int, default=None,
+                       help="folds to run (default: all; fold 0 with --quick)")
+    bench.add_argument("--data", default=None,
+                       help="your data instead of a task: a folder of CIF/POSCAR files with targets.csv, or a "
+                       "pandas 'split' .json(.gz) with a structure column")
+    bench.add_argument("--target", default=None, help="with --data: the column to predict")
+    bench.add_argument("--cv", type=int, default=5, help="with --data: number of shuffled folds (default: 5)")
+    bench.add_argument("--data-dir", default=None,
+                       help="data directory for Matbench files (default: $SKHYBRID_DATA_DIR, else ~/.cache/skhybrid)")
+    bench.add_argument("--out", default="benchmark-results", help="output folder (default: %(default)s)")
+    bench.add_argument("--tune", type=int, default=0, metavar="N",
+                       help="Optuna trials inside each training fold (3-fold CV; default: 0, no tuning)")
+    bench.add_argument("--device", default="auto",
+                       help="torch device for graph networks (default: auto = CUDA if present)")
+    bench.add_argument("--seed", type=int, default=0, help="random_state of every model and of --cv folds (default: 0)")
+    bench.add_argument("--quick", action="store_true",
+                       help="fold 0 only, 5 epochs, 50 trees, 2-fold internal CV: checks the setup in minutes")
+    bench.add_argument("--force", action="store_true",
+                       help="reuse an --out folder that holds another configuration, discarding its results")
+    bench.add_argument("--no-progress", action="store_true", help="no progress bar")
+    bench.set_defaults(func=_benchmark)
+
+    fit = sub.add_parser(
+        "fit", help="train a named model on your data and save it",
+        description="Train a registry model on a data file or folder and save it with joblib.\n\nExample:\n"
+        "  skhybrid fit late-fusion --data my_cifs/ --target band_gap --out band_gap.joblib",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    fit.add_argument("model", choices=list(MODELS), metavar="MODEL", help=f"one of: {', '.join(MODELS)}")
+    fit.add_argument("--data", required=True, help="folder of CIF/POSCAR files with targets.csv, or a .json(.gz)")
+    fit.add_argument("--target", required=True, help="the column to learn")
+    fit.add_argument("--out", default="model.joblib", help="where to save the model (default: %(default)s)")
+    fit.add_argument("--seed", type=int, default=0, help="random_state (default: 0)")
+    fit.add_argument("--device", default="auto", help="torch device (default: auto)")
+    fit.add_argument("--quick", action="store_true", help="short training, to check a setup")
+    fit.set_defaults(func=_fit)
+
+    predict = sub.add_parser(
+        "predict", help="predict structure files with a model saved by `skhybrid fit`",
+        description="Load a model saved by `skhybrid fit` and predict CIF/POSCAR files, folders of them, or a "
+        "data file; write a CSV of id and prediction.\n\nExample:\n"
+        "  skhybrid predict band_gap.joblib new/*.cif --out predictions.csv",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    predict.add_argument("model_file", help="a file written by `skhybrid fit`")
+    predict.add_argument("inputs", nargs="+", help="structure files, folders of them, or .json(.gz) data files")
+    predict.add_argument("--out", default="predictions.csv", help="CSV to write, '-' for stdout (default: %(default)s)")
+    predict.set_defaults(func=_predict)
     return parser
 
 

@@ -1,0 +1,15 @@
+"""The Matbench benchmark runner behind ``skhybrid benchmark``.
+
+- :func:`run_benchmark`: every (model, fold) fitted, scored and saved at once;
+  reruns resume; reports in Markdown and HTML with plots and Matbench files.
+- :data:`MODELS`: the registry of named model defaults; :func:`build_model`.
+- :data:`LEADERBOARD`: reference figures shown beside the results.
+"""
+
+from ._references import LEADERBOARD, LEADERBOARD_SOURCE
+from ._registry import DEFAULT_MODELS, MODELS, ModelSpec, build_model
+from ._report import summarize, write_report
+from ._runner import load_benchmark_data, load_records, run_benchmark
+
+__all__ = ["DEFAULT_MODELS", "LEADERBOARD", "LEADERBOARD_SOURCE", "MODELS", "ModelSpec", "build_model",
+           "load_benchmark_data", "load_records", "run_benchmark", "summarize", "write_report"]

@@ -1,0 +1,193 @@
+"""Benchmark reports: tables (Markdown, self-contained HTML), plots, and Matbench results files."""
+
+from __future__ import annotations
+
+import base64
+import html
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._references import LEADERBOARD, LEADERBOARD_SOURCE
+
+__all__ = ["summarize", "write_report"]
+
+METRICS = ("mae", "rmse", "r2", "max_error", "fit_s", "predict_s")
+
+
+def summarize(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean and standard deviation over folds of every metric, one row per model, best MAE first."""
+    grouped = results.groupby("model", sort=False)
+    table = pd.DataFrame({"folds": grouped["fold"].apply(lambda f: ",".join(map(str, sorted(f))))})
+    for metric in METRICS:
+        table[f"{metric}_mean"] = grouped[metric].mean()
+        table[f"{metric}_std"] = grouped[metric].std(ddof=0)
+    return table.sort_values("mae_mean")
+
+
+def _plots(out: Path, results: pd.DataFrame, table: pd.DataFrame, bench) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    plots = out / "plots"
+    plots.mkdir(exist_ok=True)
+    unit = f" ({bench.unit})" if bench.unit else ""
+    paths = []
+
+    fig, ax = plt.subplots(figsize=(max(4.5, 0.9 * len(table) + 2), 3.6))
+    positions = np.arange(len(table))
+    ax.bar(positions, table["mae_mean"], yerr=table["mae_std"], capsize=4, color="tab:blue", alpha=0.85)
+    for i, model in enumerate(table.index):
+        folds = results.loc[results["model"] == model, "mae"]
+        ax.scatter(np.full(len(folds), i), folds, color="black", s=10, zorder=3)
+    styles = ["--", ":", "-.", (0, (5, 1))]
+    for (name, value), style in zip(LEADERBOARD.get(bench.matbench_task or "", {}).items(), styles):
+        ax.axhline(value, color="gray", lw=0.9, ls=style, label=f"leaderboard {name}: {value}")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="upper left")
+    ax.set_xticks(positions, table.index, rotation=30, ha="right")
+    ax.set_ylabel(f"MAE{unit}")
+    ax.set_title(f"{bench.name}: MAE per model (bars: mean +/- std; dots: folds)", fontsize=9)
+    fig.tight_layout()
+    paths.append(plots / "mae_per_model.png")
+    fig.savefig(paths[-1], dpi=120)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(4.8, 3.6))
+    ax.errorbar(table["fit_s_mean"] / 60, table["mae_mean"], yerr=table["mae_std"], fmt="o", capsize=3)
+    for model, row in table.iterrows():
+        ax.annotate(model, (row["fit_s_mean"] / 60, row["mae_mean"]), fontsize=7, xytext=(4, 3),
+                    textcoords="offset points")
+    ax.set_xscale("symlog", linthresh=0.1)
+    ax.set_xlabel("fit time per fold (minutes)")
+    ax.set_ylabel(f"MAE{unit}")
+    ax.set_title("Training time against error", fontsize=9)
+    fig.tight_layout()
+    paths.append(plots / "time_vs_mae.png")
+    fig.savefig(paths[-1], dpi=120)
+    plt.close(fig)
+
+    models = list(table.index)
+    cols = min(3, len(models))
+    rows = int(np.ceil(len(models) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.1 * rows), squeeze=False)
+    for ax, model in zip(axes.ravel(), models):
+        frames = [pd.read_csv(out / "predictions" / f"{model}__fold{f}.csv")
+                  for f in results.loc[results["model"] == model, "fold"]]
+        frame = pd.concat(frames)
+        low, high = frame[["y_true", "y_pred"]].min().min(), frame[["y_true", "y_pred"]].max().max()
+        ax.scatter(frame["y_true"], frame["y_pred"], s=4, alpha=0.5)
+        ax.plot([low, high], [low, high], color="gray", lw=0.8)
+        ax.set_title(f"{model} (MAE {table.loc[model, 'mae_mean']:.3g})", fontsize=8)
+        ax.set_xlabel(f"true{unit}", fontsize=7)
+        ax.set_ylabel(f"predicted{unit}", fontsize=7)
+        ax.tick_params(labelsize=6)
+    for ax in axes.ravel()[len(models):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    paths.append(plots / "parity.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+    return paths
+
+
+def _markdown_table(table: pd.DataFrame, unit: str) -> str:
+    lines = [f"| model | folds | MAE ({unit}) | RMSE | R^2 | max error | fit s | predict s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for model, row in table.iterrows():
+        cells = [f"{row[f'{m}_mean']:.4g} +/- {row[f'{m}_std']:.2g}" for m in METRICS]
+        lines.append(f"| {model} | {row['folds']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _matbench_files(out: Path, results: pd.DataFrame, bench) -> list[Path]:
+    """One Matbench results file per model (``MatbenchBenchmark.record``/``to_file``), when matbench imports."""
+    if bench.matbench_task is None:
+        return []
+    try:
+        from matbench.bench import MatbenchBenchmark
+    except Exception:  # matbench is optional
+        return []
+    import logging
+
+    logging.getLogger("matbench").setLevel(logging.WARNING)
+    paths = []
+    folder = out / "matbench"
+    folder.mkdir(exist_ok=True)
+    frame = pd.DataFrame({"structure": list(bench.X), bench.target: bench.y}, index=bench.ids)
+    for model in results["model"].unique():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            benchmark = MatbenchBenchmark(autoload=False, subset=[bench.matbench_task])
+            task = benchmark.tasks_map[bench.matbench_task]
+            task.df = frame
+            for fold in sorted(results.loc[results["model"] == model, "fold"]):
+                predictions = pd.read_csv(out / "predictions" / f"{model}__fold{fold}.csv")
+                task.record(int(fold), predictions["y_pred"].to_numpy())
+            benchmark.add_metadata({"algorithm": f"skhybrid {model}"})
+            path = folder / f"{model}.json.gz"
+            benchmark.to_file(str(path))
+        paths.append(path)
+    return paths
+
+
+def write_report(out, results: pd.DataFrame, bench) -> dict:
+    """Write ``report.md``, ``report.html``, ``plots/*.png`` and Matbench files; return their paths."""
+    out = Path(out)
+    if results.empty:
+        return {}
+    table = summarize(results)
+    plots = _plots(out, results, table, bench)
+    matbench = _matbench_files(out, results, bench)
+    unit = bench.unit or "target units"
+    reference = LEADERBOARD.get(bench.matbench_task or "")
+    lines = [f"# Benchmark: {bench.name}", "",
+             f"Target `{bench.target}` ({unit}); {len(bench.y)} samples; "
+             + ("official Matbench v0.1 folds" if bench.matbench_task else f"{len(bench.folds)}-fold shuffled CV")
+             + "; mean +/- std over the folds run.", "",
+             _markdown_table(table, unit), ""]
+    if reference:
+        lines += ["Leaderboard, for reference (" + LEADERBOARD_SOURCE + "):", "",
+                  "| model | MAE |", "|---|---:|", *[f"| {k} | {v} |" for k, v in reference.items()], ""]
+    lines += ["Per fold:", "", "| model | fold | MAE | RMSE | R^2 | fit s |", "|---|---:|---:|---:|---:|---:|"]
+    for _, row in results.sort_values(["model", "fold"]).iterrows():
+        lines.append(f"| {row['model']} | {row['fold']} | {row['mae']:.4g} | {row['rmse']:.4g} | {row['r2']:.3f} | "
+                     f"{row['fit_s']:.1f} |")
+    lines += [""] + [f"![{p.stem}](plots/{p.name})" for p in plots] + [""]
+    if matbench:
+        lines += ["Matbench results files: " + ", ".join(f"`matbench/{p.name}`" for p in matbench), ""]
+    markdown = "\n".join(lines)
+    (out / "report.md").write_text(markdown)
+
+    images = "".join(f'<figure><img alt="{p.stem}" src="data:image/png;base64,'
+                     f'{base64.b64encode(p.read_bytes()).decode()}"></figure>' for p in plots)
+    body = html.escape(markdown.split("![")[0])
+    page = ("<!doctype html><html><head><meta charset='utf-8'><title>" + html.escape(bench.name) +
+            "</title><style>body{font-family:sans-serif;max-width:70em;margin:2em auto}"
+            "pre{white-space:pre-wrap}img{max-width:100%}</style></head><body>"
+            f"<h1>Benchmark: {html.escape(bench.name)}</h1>{_html_table(table, unit)}{_html_reference(reference)}"
+            f"<details><summary>Markdown report</summary><pre>{body}</pre></details>{images}</body></html>")
+    (out / "report.html").write_text(page)
+    return {"markdown": out / "report.md", "html": out / "report.html", "plots": plots, "matbench": matbench}
+
+
+def _html_table(table: pd.DataFrame, unit: str) -> str:
+    header = "".join(f"<th>{h}</th>" for h in ["model", "folds", f"MAE ({html.escape(unit)})", "RMSE", "R^2",
+                                                 "max error", "fit s", "predict s"])
+    rows = "".join(
+        f"<tr><td>{html.escape(str(model))}</td><td>{row['folds']}</td>"
+        + "".join(f"<td>{row[f'{m}_mean']:.4g} &plusmn; {row[f'{m}_std']:.2g}</td>" for m in METRICS) + "</tr>"
+        for model, row in table.iterrows())
+    return f"<table border='1' cellpadding='4'><tr>{header}</tr>{rows}</table>"
+
+
+def _html_reference(reference) -> str:
+    if not reference:
+        return ""
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{v}</td></tr>" for k, v in reference.items())
+    return (f"<p>Leaderboard, for reference ({html.escape(LEADERBOARD_SOURCE)}):</p>"
+            f"<table border='1' cellpadding='4'><tr><th>model</th><th>MAE</th></tr>{rows}</table>")

@@ -1,0 +1,235 @@
+"""The benchmark runner: every (model, fold) fitted, scored and saved at once; reruns resume."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._registry import DEFAULT_MODELS, build_model, check_model_names
+
+__all__ = ["BenchmarkData", "load_benchmark_data", "run_benchmark"]
+
+CONFIG_FILE = "config.json"
+
+
+@dataclass
+class BenchmarkData:
+    """What the runner needs: samples, one target, folds, ids and a name."""
+
+    name: str
+    X: list
+    y: np.ndarray
+    ids: list
+    folds: list
+    unit: str = ""
+    target: str = ""
+    matbench_task: str | None = None
+    config: dict = field(default_factory=dict)
+
+
+def load_benchmark_data(task=None, *, data=None, target=None, cv=5, seed=0, data_dir=None) -> BenchmarkData:
+    """A Matbench task with its official folds, or a user file/folder with ``KFold(cv, shuffle, seed)``."""
+    if (task is None) == (data is None):
+        raise ValueError("Give either a Matbench task or --data FILE (with --target), not both.")
+    if task is not None:
+        from ..datasets import load_matbench
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            bunch = load_matbench(task, data_home=data_dir)
+        X = bunch.structures if bunch.structures is not None else bunch.compositions
+        return BenchmarkData(name=bunch.task, X=X, y=bunch.targets.iloc[:, 0].to_numpy(), ids=list(bunch.ids),
+                             folds=list(bunch.folds), unit=bunch.unit, target=bunch.target_names[0],
+                             matbench_task=bunch.task, config={"task": bunch.task})
+    from sklearn.model_selection import KFold
+
+    from ..datasets import load_structures
+
+    if target is None:
+        raise ValueError("--data needs --target COLUMN: the column of the targets file to predict.")
+    bunch = load_structures(data, target=target)
+    y = bunch.targets[target].to_numpy(dtype=float)
+    missing = np.flatnonzero(~np.isfinite(y))
+    if len(missing):
+        raise ValueError(f"{len(missing)} sample(s) have no value of {target!r} (first: {bunch.ids[missing[0]]}); "
+                         "drop them from the targets file to benchmark on the rest.")
+    if cv < 2 or cv > len(y):
+        raise ValueError(f"--cv {cv} needs between 2 and {len(y)} folds for {len(y)} samples.")
+    folds = list(KFold(cv, shuffle=True, random_state=seed).split(np.zeros(len(y))))
+    name = Path(data).stem.removesuffix(".json")
+    return BenchmarkData(name=name, X=bunch.structures, y=y, ids=list(bunch.ids), folds=folds, target=target,
+                         config={"data": str(Path(data).resolve()), "target": target, "cv": cv})
+
+
+def _check_config(out: Path, config: dict, force: bool) -> None:
+    path = out / CONFIG_FILE
+    if path.exists():
+        previous = json.loads(path.read_text())
+        if previous != config and not force:
+            differences = {k: (previous.get(k), config.get(k)) for k in sorted(set(previous) | set(config))
+                           if previous.get(k) != config.get(k)}
+            raise ValueError(
+                f"{out} holds results of a different configuration ({differences}, as (saved, now)); "
+                "choose another --out, or pass --force to discard them."
+            )
+        if previous != config:  # --force: start afresh
+            for folder in ("records", "predictions"):
+                for file in (out / folder).glob("*"):
+                    file.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / CONFIG_FILE).write_text(json.dumps(config, indent=1, sort_keys=True))
+
+
+def _record_path(out: Path, model: str, fold: int) -> Path:
+    return out / "records" / f"{model}__fold{fold}.json"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+class _Interrupt:
+    """Remembers a Ctrl-C even when a training loop swallows it (skorch stops training and returns)."""
+
+    def __init__(self):
+        self.requested = False
+
+    def __enter__(self):
+        self.previous = signal.getsignal(signal.SIGINT)
+
+        def handler(signum, frame):
+            self.requested = True
+            raise KeyboardInterrupt
+
+        try:
+            signal.signal(signal.SIGINT, handler)
+        except ValueError:  # not the main thread: leave signals alone
+            self.previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+
+def _tuned(model, n_trials: int, seed: int):
+    from ..tuning import HybridSearchCV, default_search_space
+
+    space = default_search_space(model)
+    if not space:
+        return model
+    return HybridSearchCV(model, space, n_trials=n_trials, cv=3, random_state=seed)
+
+
+def _metrics(y_true, y_pred) -> dict:
+    from sklearn.metrics import (
+        max_error,
+        mean_absolute_error,
+        mean_squared_error,
+        r2_score,
+    )
+
+    return dict(mae=float(mean_absolute_error(y_true, y_pred)),
+                rmse=float(np.sqrt(mean_squared_error(y_true, y_pred))),
+                r2=float(r2_score(y_true, y_pred)), max_error=float(max_error(y_true, y_pred)))
+
+
+def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_MODELS, folds=None,
+                  out="benchmark-results", data_dir=None, tune=0, device="auto", seed=0, quick=False, force=False,
+                  progress=True) -> pd.DataFrame:
+    """Run (or resume) a benchmark; return one row per (model, fold) with its metrics.
+
+    For each model and fold: fit on the fold's training samples, predict its
+    test samples, score (MAE, RMSE, R^2, max error, fit and predict seconds),
+    and save at once ``records/<model>__fold<k>.json`` and
+    ``predictions/<model>__fold<k>.csv`` under ``out``. A rerun with the same
+    configuration skips every saved (model, fold); a Ctrl-C loses only the
+    (model, fold) in progress. ``out`` also gets ``config.json``; an ``out``
+    holding another configuration (task or data, target, cv, tuning, seed,
+    quick) is refused unless ``force=True``, which discards its results.
+
+    Parameters
+    ----------
+    task : str, optional
+        A Matbench task (official folds). Or ``data`` + ``target`` (+ ``cv``).
+    models : sequence of str
+        Registry names (see :data:`skhybrid.benchmark.MODELS`).
+    folds : sequence of int, optional
+        Folds to run; all by default, fold 0 alone with ``quick``.
+    tune : int, default=0
+        Optuna trials inside each training fold (:class:`~skhybrid.tuning.HybridSearchCV`, 3-fold CV).
+    device : str, default="auto"
+    seed : int, default=0
+    quick : bool, default=False
+        Fold 0 only, 5 epochs, 50 trees, 2-fold internal CV: a smoke test.
+    """
+    from tqdm.auto import tqdm
+
+    models = check_model_names(models)
+    bench = load_benchmark_data(task, data=data, target=target, cv=cv, seed=seed, data_dir=data_dir)
+    n_folds = len(bench.folds)
+    if folds is None:
+        folds = [0] if quick else list(range(n_folds))
+    bad = [f for f in folds if not 0 <= int(f) < n_folds]
+    if bad:
+        raise ValueError(f"Fold(s) {bad} do not exist; valid folds are 0-{n_folds - 1}.")
+    out = Path(out)
+    config = {**bench.config, "tune": int(tune), "seed": int(seed), "quick": bool(quick)}
+    _check_config(out, config, force)
+
+    pairs = [(m, int(f)) for m in models for f in folds]
+    todo = [(m, f) for m, f in pairs if not _record_path(out, m, f).exists()]
+    bar = tqdm(total=len(pairs), initial=len(pairs) - len(todo), desc=f"{bench.name}", unit="fit",
+               disable=not progress)
+    with _Interrupt() as interrupt:
+        for name, fold in todo:
+            bar.set_postfix_str(f"{name}, fold {fold}")
+            train, test = bench.folds[fold]
+            X_train, X_test = [bench.X[i] for i in train], [bench.X[i] for i in test]
+            model = build_model(name, seed=seed, quick=quick, device=device)
+            if tune:
+                model = _tuned(model, tune, seed)
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                model.fit(X_train, bench.y[train])
+            fit_s = time.perf_counter() - start
+            if interrupt.requested:  # training was cut short: do not save it as finished
+                raise KeyboardInterrupt
+            start = time.perf_counter()
+            pred = np.asarray(model.predict(X_test), dtype=float).ravel()
+            predict_s = time.perf_counter() - start
+            record = dict(model=name, fold=fold, n_train=len(train), n_test=len(test), fit_s=fit_s,
+                          predict_s=predict_s, **_metrics(bench.y[test], pred))
+            if tune and hasattr(model, "best_params_"):
+                record["best_params"] = {k: (v if isinstance(v, (int, float, str, bool, list)) else str(v))
+                                         for k, v in model.best_params_.items()}
+            frame = pd.DataFrame({"id": [bench.ids[i] for i in test], "y_true": bench.y[test], "y_pred": pred})
+            _write_atomically(out / "predictions" / f"{name}__fold{fold}.csv", frame.to_csv(index=False))
+            _write_atomically(_record_path(out, name, fold), json.dumps(record, indent=1))
+            bar.update(1)
+            bar.write(f"{name} fold {fold}: MAE {record['mae']:.4g} {bench.unit} ({fit_s:.1f} s)")
+    bar.close()
+    results = load_records(out)
+    results = results[results["model"].isin(models) & results["fold"].isin(folds)]
+    from ._report import write_report
+
+    write_report(out, results, bench)
+    return results
+
+
+def load_records(out) -> pd.DataFrame:
+    """Every saved (model, fold) record of an output folder, as a DataFrame."""
+    rows = [json.loads(p.read_text()) for p in sorted((Path(out) / "records").glob("*.json"))]
+    return pd.DataFrame(rows)

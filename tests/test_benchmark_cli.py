@@ -1,0 +1,156 @@
+"""The `skhybrid benchmark | fit | predict` commands end to end, on real data."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+
+from skhybrid.benchmark import DEFAULT_MODELS, MODELS, load_records
+from skhybrid.cli import main
+
+
+def _cli(*args, data_home, **kwargs):
+    env = {**os.environ, "SKHYBRID_DATA_DIR": str(data_home)}
+    return subprocess.Popen([sys.executable, "-m", "skhybrid", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def test_quick_benchmark_writes_a_report_that_matches_the_predictions(tmp_path, data_home, capsys):
+    """The CI smoke test: the README's quick command, default models, fold 0."""
+    out = tmp_path / "run"
+    assert main(["benchmark", "matbench_phonons", "--quick", "--out", str(out), "--data-dir", str(data_home),
+                 "--no-progress"]) == 0
+    for name in ("report.md", "report.html", "config.json", "plots/mae_per_model.png", "plots/time_vs_mae.png",
+                 "plots/parity.png"):
+        assert (out / name).stat().st_size > 0, name
+    records = load_records(out).set_index("model")
+    assert set(records.index) == set(DEFAULT_MODELS) and set(records["fold"]) == {0}
+    report = (out / "report.md").read_text()
+    for model in DEFAULT_MODELS:
+        frame = pd.read_csv(out / "predictions" / f"{model}__fold0.csv")
+        assert len(frame) == 253
+        mae = np.abs(frame["y_true"] - frame["y_pred"]).mean()
+        assert records.loc[model, "mae"] == pytest.approx(mae)
+        row = re.search(rf"^\| {re.escape(model)} \| 0 \| ([\d.]+) \+/-", report, re.M)
+        assert float(row.group(1)) == pytest.approx(mae, rel=1e-3)  # the table holds what the predictions give
+        assert (out / "matbench" / f"{model}.json.gz").exists()
+    assert "MEGNet | 28.8" in report  # leaderboard beside the results
+    html = (out / "report.html").read_text()
+    assert "data:image/png;base64," in html and "<table" in html
+    assert records.loc["rf-magpie", "mae"] < records.loc["dummy", "mae"]
+    printed = capsys.readouterr().out
+    assert "Results in" in printed and "rf-magpie" in printed
+
+
+def test_interrupted_run_resumes_and_equals_an_uninterrupted_one(tmp_path, data_home):
+    models = ["rf-magpie", "dummy", "cgcnn", "early-fusion"]
+    out = tmp_path / "interrupted"
+    process = _cli("benchmark", "matbench_jdft2d", "--quick", "--models", *models, "--out", str(out),
+                   "--no-progress", data_home=data_home)
+    deadline = time.time() + 240
+    while time.time() < deadline and len(list((out / "records").glob("*.json"))) < 2:
+        time.sleep(0.2)
+    process.kill()
+    process.communicate()
+    finished = {p.name: p.read_text() for p in (out / "records").glob("*.json")}
+    assert 2 <= len(finished) < len(models), "the run was not killed mid-way"
+    rerun = _cli("benchmark", "matbench_jdft2d", "--quick", "--models", *models, "--out", str(out), "--no-progress",
+                 data_home=data_home)
+    stdout, stderr = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, stderr
+    for name, text in finished.items():  # finished work was neither redone nor lost
+        assert (out / "records" / name).read_text() == text
+        assert f"{name.split('__')[0]} fold 0: MAE" not in stdout
+    clean = tmp_path / "clean"
+    assert main(["benchmark", "matbench_jdft2d", "--quick", "--models", *models, "--out", str(clean),
+                 "--data-dir", str(data_home), "--no-progress"]) == 0
+    resumed, straight = load_records(out).set_index("model"), load_records(clean).set_index("model")
+    np.testing.assert_allclose(resumed.loc[models, "mae"], straight.loc[models, "mae"])
+
+
+@pytest.fixture(scope="module")
+def cif_folder(tmp_path_factory, phonons):
+    folder = tmp_path_factory.mktemp("cifs")
+    rows = []
+    for i in range(30):
+        name = f"s{i:02d}.cif"
+        phonons.structures[i].to(filename=str(folder / name))
+        rows.append({"file": name, "peak": float(phonons.targets.iloc[i, 0])})
+    pd.DataFrame(rows).to_csv(folder / "targets.csv", index=False)
+    return folder
+
+
+def test_user_data_benchmark_fit_and_predict(tmp_path, cif_folder, capsys):
+    out = tmp_path / "user"
+    assert main(["benchmark", "--data", str(cif_folder), "--target", "peak", "--cv", "3", "--models", "dummy",
+                 "rf-magpie", "--out", str(out), "--no-progress"]) == 0
+    records = load_records(out)
+    assert len(records) == 6 and sorted(records["fold"].unique()) == [0, 1, 2]
+    assert sum(records.loc[records["model"] == "dummy", "n_test"]) == 30
+    assert "3-fold shuffled CV" in (out / "report.md").read_text()
+
+    model_file = tmp_path / "model.joblib"
+    assert main(["fit", "rf-magpie", "--data", str(cif_folder), "--target", "peak", "--quick",
+                 "--out", str(model_file)]) == 0
+    predictions = tmp_path / "pred.csv"
+    assert main(["predict", str(model_file), str(cif_folder), "--out", str(predictions)]) == 0
+    frame = pd.read_csv(predictions)
+    assert list(frame.columns) == ["id", "peak"] and len(frame) == 30
+    bundle = joblib.load(model_file)
+    from skhybrid.datasets import load_structures
+
+    data = load_structures(cif_folder, target="peak")
+    np.testing.assert_allclose(frame["peak"], bundle["model"].predict(data.structures))
+    assert main(["predict", str(model_file), str(cif_folder / "s03.cif"), "--out", "-"]) == 0
+    assert "s03.cif" in capsys.readouterr().out
+
+
+def test_tuning_inside_each_training_fold(tmp_path, cif_folder):
+    out = tmp_path / "tuned"
+    assert main(["benchmark", "--data", str(cif_folder), "--target", "peak", "--cv", "2", "--tune", "2",
+                 "--quick", "--folds", "0", "1", "--models", "dummy", "rf-magpie", "--out", str(out),
+                 "--no-progress"]) == 0
+    records = load_records(out).set_index(["model", "fold"])
+    assert "rf__n_estimators" in records.loc[("rf-magpie", 0), "best_params"]
+    assert not isinstance(records.loc[("dummy", 0)].get("best_params"), dict)  # nothing to tune: run as is
+    assert json.loads((out / "config.json").read_text())["tune"] == 2
+
+
+def test_bad_input_is_named(tmp_path, data_home, cif_folder, capsys):
+    args = ["--out", str(tmp_path / "x"), "--data-dir", str(data_home), "--no-progress"]
+    assert main(["benchmark", "matbench_phonon", *args]) == 2
+    assert "Valid names" in capsys.readouterr().err
+    assert main(["benchmark", "matbench_phonons", "--models", "cgcnn", "schnet", *args]) == 2
+    err = capsys.readouterr().err
+    assert "'schnet'" in err and all(name in err for name in MODELS)
+    assert main(["benchmark", "--data", str(cif_folder), "--target", "band_gap", "--models", "dummy",
+                 "--out", str(tmp_path / "y")]) == 2
+    assert "peak" in capsys.readouterr().err  # names the columns the file has
+    assert main(["benchmark", "matbench_phonons", "--folds", "7", *args]) == 2
+    assert "valid folds are 0-4" in capsys.readouterr().err
+    # an output folder of another configuration is not overwritten silently
+    out = tmp_path / "z"
+    assert main(["benchmark", "--data", str(cif_folder), "--target", "peak", "--cv", "3", "--models", "dummy",
+                 "--out", str(out), "--no-progress"]) == 0
+    saved = json.loads((out / "config.json").read_text())
+    assert main(["benchmark", "--data", str(cif_folder), "--target", "peak", "--cv", "3", "--seed", "1",
+                 "--models", "dummy", "--out", str(out), "--no-progress"]) == 2
+    assert "different configuration" in capsys.readouterr().err
+    assert json.loads((out / "config.json").read_text()) == saved
+    assert main(["predict", str(tmp_path / "missing.joblib"), str(cif_folder)]) == 2
+
+
+def test_every_subcommand_explains_itself():
+    for command in ([], ["benchmark"], ["fit"], ["predict"]):
+        result = subprocess.run([sys.executable, "-m", "skhybrid", *command, "--help"], capture_output=True,
+                                text=True)
+        assert result.returncode == 0 and ("Example" in result.stdout or command == [])
+    result = subprocess.run([sys.executable, "-m", "skhybrid", "benchmark", "--help"], capture_output=True, text=True)
+    assert all(name in result.stdout for name in MODELS)
