@@ -6,11 +6,15 @@ import time
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import RegressorMixin, clone
 from sklearn.model_selection import KFold, check_cv
-from sklearn.utils import _safe_indexing
+from sklearn.utils import Bunch, _safe_indexing
+from sklearn.utils.metaestimators import _BaseComposition
+from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["check_estimators", "check_internal_cv", "fit_base", "out_of_fold_predictions"]
+from ..utils._validation import as_sample_list
+
+__all__ = ["BaseFusion", "check_estimators", "check_internal_cv", "fit_base", "out_of_fold_predictions"]
 
 
 def check_estimators(estimators, owner: str) -> tuple[list[str], list]:
@@ -95,3 +99,32 @@ def out_of_fold_predictions(names, bases, X, y, cv, owner: str, verbose: int = 0
                 print(f"[{owner}] {name}: fold {k + 1}/{len(splits)} done in {time.perf_counter() - start:.1f} s",
                       flush=True)
     return oof
+
+
+class BaseFusion(RegressorMixin, _BaseComposition):
+    """What late fusion and stacking share: nested parameters, refitting the bases, their predictions."""
+
+    def get_params(self, deep=True):
+        return self._get_params("estimators", deep=deep)
+
+    def set_params(self, **params):
+        self._set_params("estimators", **params)
+        return self
+
+    def _refit_bases(self, names, bases, X, y) -> None:
+        owner = type(self).__name__
+        self.estimators_ = [fit_base(name, base, X, y, "when fit on all the training data", owner)
+                            for name, base in zip(names, bases)]
+        self.named_estimators_ = Bunch(**dict(zip(names, self.estimators_)))
+
+    def _base_predictions(self, X) -> np.ndarray:
+        """``(n_samples, n_estimators[, n_targets])`` predictions of the refit bases."""
+        check_is_fitted(self, "estimators_")
+        X = as_sample_list(X)
+        return np.stack([np.asarray(est.predict(X), dtype=float) for est in self.estimators_], axis=1)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.target_tags.multi_output = True
+        return tags

@@ -5,17 +5,13 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import RegressorMixin
-from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.metaestimators import _BaseComposition
-from sklearn.utils.validation import check_is_fitted
 
 from ..utils._validation import as_sample_list
 from ._bases import (
+    BaseFusion,
     check_estimators,
     check_internal_cv,
-    fit_base,
     out_of_fold_predictions,
 )
 from ._weights import blend, simplex_weights
@@ -42,7 +38,7 @@ def _prepare_targets(y, n_samples: int, owner: str) -> np.ndarray:
     return y
 
 
-class LateFusionRegressor(RegressorMixin, _BaseComposition):
+class LateFusionRegressor(BaseFusion):
     """Late fusion: a convex combination of models that each take raw Structures.
 
     Each base is a ``(name, estimator)`` pair, typically a Pipeline from
@@ -119,13 +115,6 @@ class LateFusionRegressor(RegressorMixin, _BaseComposition):
         self.random_state = random_state
         self.verbose = verbose
 
-    def get_params(self, deep=True):
-        return self._get_params("estimators", deep=deep)
-
-    def set_params(self, **params):
-        self._set_params("estimators", **params)
-        return self
-
     def _check_weights(self, n_bases: int):
         if self.weights is None:
             return np.full(n_bases, 1 / n_bases)
@@ -164,23 +153,13 @@ class LateFusionRegressor(RegressorMixin, _BaseComposition):
             self.oof_scores_["fusion"] = _score(self.metric, y, blend(oof, self.weights_))
         else:
             self.weights_ = self._check_weights(len(bases))
-        self.estimators_ = [fit_base(name, base, X, y, "when fit on all the training data", owner)
-                            for name, base in zip(names, bases)]
-        self.named_estimators_ = Bunch(**dict(zip(names, self.estimators_)))
+        self._refit_bases(names, bases, X, y)
         return self
 
     def transform(self, X) -> np.ndarray:
         """Each base's predictions: ``(n_samples, n_estimators[, n_targets])``."""
-        check_is_fitted(self, "estimators_")
-        X = as_sample_list(X)
-        return np.stack([np.asarray(est.predict(X), dtype=float) for est in self.estimators_], axis=1)
+        return self._base_predictions(X)
 
     def predict(self, X) -> np.ndarray:
         """The weighted average of the bases' predictions."""
         return blend(self.transform(X), self.weights_)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.target_tags.multi_output = True
-        return tags

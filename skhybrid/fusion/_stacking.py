@@ -5,20 +5,19 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import RegressorMixin, clone
+from sklearn.base import clone
 from sklearn.linear_model import RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._validation import as_sample_list
 from ._bases import (
+    BaseFusion,
     check_estimators,
     check_internal_cv,
-    fit_base,
     out_of_fold_predictions,
 )
 from ._late import _prepare_targets
@@ -30,7 +29,7 @@ def _flatten(predictions: np.ndarray) -> np.ndarray:
     return predictions.reshape(len(predictions), -1)
 
 
-class StackingFusionRegressor(RegressorMixin, _BaseComposition):
+class StackingFusionRegressor(BaseFusion):
     """Stacking whose final estimator also sees composition features.
 
     Like scikit-learn's ``StackingRegressor``, the final estimator is trained
@@ -101,13 +100,6 @@ class StackingFusionRegressor(RegressorMixin, _BaseComposition):
         self.random_state = random_state
         self.verbose = verbose
 
-    def get_params(self, deep=True):
-        return self._get_params("estimators", deep=deep)
-
-    def set_params(self, **params):
-        self._set_params("estimators", **params)
-        return self
-
     def fit(self, X, y):
         """Out-of-fold base predictions, the final estimator on them, then the bases on all of ``X``.
 
@@ -123,9 +115,7 @@ class StackingFusionRegressor(RegressorMixin, _BaseComposition):
         cv = check_internal_cv(self.cv, len(X), self.random_state, owner)
         self.oof_predictions_ = out_of_fold_predictions(names, bases, X, y, cv, owner, self.verbose)
         self._fit_final(names, X, y)
-        self.estimators_ = [fit_base(name, base, X, y, "when fit on all the training data", owner)
-                            for name, base in zip(names, bases)]
-        self.named_estimators_ = Bunch(**dict(zip(names, self.estimators_)))
+        self._refit_bases(names, bases, X, y)
         return self
 
     @classmethod
@@ -188,10 +178,8 @@ class StackingFusionRegressor(RegressorMixin, _BaseComposition):
 
     def transform(self, X) -> np.ndarray:
         """The final estimator's input for ``X``: base predictions, then passthrough features."""
-        check_is_fitted(self, "estimators_")
         X = as_sample_list(X)
-        predictions = np.stack([np.asarray(est.predict(X), dtype=float) for est in self.estimators_], axis=1)
-        columns = [_flatten(predictions)]
+        columns = [_flatten(self._base_predictions(X))]
         if self.passthrough_features_ is not None:
             columns.append(np.asarray(self.passthrough_features_.transform(X), dtype=float))
         return np.hstack(columns)
@@ -199,9 +187,3 @@ class StackingFusionRegressor(RegressorMixin, _BaseComposition):
     def predict(self, X) -> np.ndarray:
         """The final estimator's prediction from the refit bases (and the passthrough features)."""
         return self.final_estimator_.predict(self.transform(X))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.target_tags.multi_output = True
-        return tags
