@@ -111,6 +111,15 @@ class BaseFusion(RegressorMixin, _BaseComposition):
         self._set_params("estimators", **params)
         return self
 
+    def _check_fit_input(self, X, y):
+        """Validated parameters, base names and estimators, samples as a list, targets as floats."""
+        from ._late import _prepare_targets
+
+        self._validate_params()
+        names, bases = check_estimators(self.estimators, type(self).__name__)
+        X = as_sample_list(X)
+        return names, bases, X, _prepare_targets(y, len(X), type(self).__name__)
+
     def _refit_bases(self, names, bases, X, y) -> None:
         owner = type(self).__name__
         self.estimators_ = [fit_base(name, base, X, y, "when fit on all the training data", owner)

@@ -7,10 +7,8 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..utils._validation import as_sample_list
 from ._bases import (
     BaseFusion,
-    check_estimators,
     check_internal_cv,
     out_of_fold_predictions,
 )
@@ -139,11 +137,8 @@ class LateFusionRegressor(BaseFusion):
         -------
         self
         """
-        self._validate_params()
         owner = type(self).__name__
-        names, bases = check_estimators(self.estimators, owner)
-        X = as_sample_list(X)
-        y = _prepare_targets(y, len(X), owner)
+        names, bases, X, y = self._check_fit_input(X, y)
         if isinstance(self.weights, str):
             cv = check_internal_cv(self.cv, len(X), self.random_state, owner)
             oof = out_of_fold_predictions(names, bases, X, y, cv, owner, self.verbose)

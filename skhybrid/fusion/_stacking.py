@@ -16,7 +16,6 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils._validation import as_sample_list
 from ._bases import (
     BaseFusion,
-    check_estimators,
     check_internal_cv,
     out_of_fold_predictions,
 )
@@ -107,11 +106,8 @@ class StackingFusionRegressor(BaseFusion):
         -------
         self
         """
-        self._validate_params()
         owner = type(self).__name__
-        names, bases = check_estimators(self.estimators, owner)
-        X = as_sample_list(X)
-        y = _prepare_targets(y, len(X), owner)
+        names, bases, X, y = self._check_fit_input(X, y)
         cv = check_internal_cv(self.cv, len(X), self.random_state, owner)
         self.oof_predictions_ = out_of_fold_predictions(names, bases, X, y, cv, owner, self.verbose)
         self._fit_final(names, X, y)
