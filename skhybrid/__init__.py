@@ -1,6 +1,7 @@
 """skhybrid: scikit-learn estimators that fuse composition features and crystal graph networks."""
 
 from . import datasets
+from ._config import config_context, get_config, set_config
 from .datasets import load_matbench, load_nomad2018, load_structures
 from .featurizers import MagpieFeaturizer
 
@@ -31,10 +32,13 @@ __all__ = [
     "MagpieFeaturizer",
     "StackingFusionRegressor",
     "StructureGraphizer",
+    "config_context",
     "datasets",
+    "get_config",
     "load_matbench",
     "load_nomad2018",
     "load_structures",
+    "set_config",
     "__version__",
 ]
 

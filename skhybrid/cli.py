@@ -6,6 +6,9 @@ import argparse
 import sys
 import time
 
+NO_PROGRESS_HELP = ("no progress bars (shown by default on stderr: models and folds, featurization, graph "
+                    "building, epochs, internal cross-validation)")
+
 
 def _baseline(args) -> int:
     from sklearn.dummy import DummyRegressor
@@ -187,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="fold 0 only, 5 epochs, 50 trees, 2-fold internal CV: checks the setup in minutes")
     bench.add_argument("--force", action="store_true",
                        help="reuse an --out folder that holds another configuration, discarding its results")
-    bench.add_argument("--no-progress", action="store_true", help="no progress bar")
+    bench.add_argument("--no-progress", action="store_true", help=NO_PROGRESS_HELP)
     bench.set_defaults(func=_benchmark)
 
     fit = sub.add_parser(
@@ -202,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--seed", type=int, default=0, help="random_state (default: 0)")
     fit.add_argument("--device", default="auto", help="torch device (default: auto)")
     fit.add_argument("--quick", action="store_true", help="short training, to check a setup")
+    fit.add_argument("--no-progress", action="store_true", help=NO_PROGRESS_HELP)
     fit.set_defaults(func=_fit)
 
     predict = sub.add_parser(
@@ -213,14 +217,18 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("model_file", help="a file written by `skhybrid fit`")
     predict.add_argument("inputs", nargs="+", help="structure files, folders of them, or .json(.gz) data files")
     predict.add_argument("--out", default="predictions.csv", help="CSV to write, '-' for stdout (default: %(default)s)")
+    predict.add_argument("--no-progress", action="store_true", help=NO_PROGRESS_HELP)
     predict.set_defaults(func=_predict)
     return parser
 
 
 def main(argv=None) -> int:
+    from ._config import config_context
+
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with config_context(show_progress=not getattr(args, "no_progress", True)):
+            return args.func(args)
     except (ValueError, FileNotFoundError, ImportError) as exc:
         # bad input: the message names what is wrong and the fix; a traceback adds nothing
         print(f"skhybrid {args.command}: error: {exc}", file=sys.stderr)

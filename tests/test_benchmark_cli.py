@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import skhybrid
 from skhybrid.benchmark import DEFAULT_MODELS, MODELS, load_records
 from skhybrid.cli import main
 
@@ -25,8 +26,7 @@ def _cli(*args, data_home, **kwargs):
 def test_quick_benchmark_writes_a_report_that_matches_the_predictions(tmp_path, data_home, capsys):
     """The CI smoke test: the README's quick command, default models, fold 0."""
     out = tmp_path / "run"
-    assert main(["benchmark", "matbench_phonons", "--quick", "--out", str(out), "--data-dir", str(data_home),
-                 "--no-progress"]) == 0
+    assert main(["benchmark", "matbench_phonons", "--quick", "--out", str(out), "--data-dir", str(data_home)]) == 0
     for name in ("report.md", "report.html", "config.json", "plots/mae_per_model.png", "plots/time_vs_mae.png",
                  "plots/parity.png"):
         assert (out / name).stat().st_size > 0, name
@@ -45,8 +45,13 @@ def test_quick_benchmark_writes_a_report_that_matches_the_predictions(tmp_path, 
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "<table" in html
     assert records.loc["rf-magpie", "mae"] < records.loc["dummy", "mae"]
-    printed = capsys.readouterr().out
-    assert "Results in" in printed and "rf-magpie" in printed
+    printed = capsys.readouterr()
+    assert "Results in" in printed.out and "rf-magpie" in printed.out
+    # progress: the (model, fold) bar, and beneath it the epochs and the internal folds of the fits
+    for bar in ("matbench_phonons:", "CGCNNRegressor epochs", "EarlyFusionRegressor epochs",
+                "LateFusionRegressor out-of-fold"):
+        assert bar in printed.err, bar
+    assert not skhybrid.get_config()["show_progress"]  # the runner restores the setting
 
 
 def test_interrupted_run_resumes_and_equals_an_uninterrupted_one(tmp_path, data_home):

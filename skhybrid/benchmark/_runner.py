@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._config import config_context
 from ._registry import DEFAULT_MODELS, build_model, check_model_names
 
 __all__ = ["BenchmarkData", "load_benchmark_data", "run_benchmark"]
@@ -192,7 +193,9 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_MOD
     todo = [(m, f) for m, f in pairs if not _record_path(out, m, f).exists()]
     bar = tqdm(total=len(pairs), initial=len(pairs) - len(todo), desc=f"{bench.name}", unit="fit",
                disable=not progress)
-    with _Interrupt() as interrupt:
+    # the runner's bar stays; the steps inside a fit (features, graphs, epochs, internal folds) show
+    # their own bars beneath it while they run
+    with _Interrupt() as interrupt, config_context(show_progress=progress):
         for name, fold in todo:
             bar.set_postfix_str(f"{name}, fold {fold}")
             train, test = bench.folds[fold]

@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils import check_structures
+from ..utils import check_structures, progress_bar
 from ._crystal_graph import (
     CrystalGraph,
     cgcnn_atom_features,
@@ -218,15 +218,20 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
                         grown_before.append(i)
         todo = [i for i, g in enumerate(graphs) if g is None]
         n_jobs = effective_n_jobs(self.n_jobs)
-        if n_jobs > 1 and len(todo) >= 4 * n_jobs:
-            chunks = np.array_split(np.asarray(todo), n_jobs)
-            parts = Parallel(n_jobs=n_jobs)(
-                delayed(_build_graphs)([structures[i] for i in chunk], chunk.tolist(), params) for chunk in chunks
-            )
-            built = [g for part in parts for g in part[0]]
-            grown = [i for part in parts for i in part[1]]
-        else:
-            built, grown = _build_graphs([structures[i] for i in todo], todo, params)
+        with progress_bar(total=len(todo), desc="crystal graphs", unit="graph") as bar:
+            if n_jobs > 1 and len(todo) >= 4 * n_jobs:
+                # more chunks than workers, so the bar moves while they run
+                chunks = np.array_split(np.asarray(todo), min(len(todo) // 2, 8 * n_jobs))
+                built, grown = [], []
+                for part in Parallel(n_jobs=n_jobs, return_as="generator")(
+                    delayed(_build_graphs)([structures[i] for i in chunk], chunk.tolist(), params)
+                    for chunk in chunks
+                ):
+                    built.extend(part[0])
+                    grown.extend(part[1])
+                    bar.update(len(part[0]))
+            else:
+                built, grown = _build_graphs([structures[i] for i in todo], todo, params, bar)
         for i, graph in zip(todo, built):
             graphs[i] = graph
             if self.cache:
@@ -263,11 +268,13 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
         return tags
 
 
-def _build_graphs(structures, indices, params):
+def _build_graphs(structures, indices, params, bar=None):
     """Graphs of ``structures``, whose positions in the caller's input are ``indices``."""
     graphs, grown = [], []
     for index, structure in zip(indices, structures):
         graph, was_grown = structure_to_graph(structure, index, **params)
+        if bar is not None:
+            bar.update(1)
         graphs.append(graph)
         if was_grown:
             grown.append(index)

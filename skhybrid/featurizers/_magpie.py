@@ -12,7 +12,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 
-from ..utils import as_sample_list, format_indices
+from ..utils import as_sample_list, format_indices, progress_bar
 from ._charge_balance import charge_balance_possible
 from ._composition_parsing import parse_formula, parse_sample
 from ._element_data import MAGPIE_PROPERTIES, element_tables
@@ -175,16 +175,20 @@ class MagpieFeaturizer(TransformerMixin, BaseEstimator):
         self._validate_params()
         samples = as_sample_list(X)
         n_jobs = effective_n_jobs(self.n_jobs)
-        if n_jobs > 1 and len(samples) >= 2 * n_jobs:
-            chunks = np.array_split(np.arange(len(samples)), n_jobs)
-            results = Parallel(n_jobs=n_jobs)(
-                delayed(_featurize)([samples[i] for i in chunk], self.preset, int(chunk[0]))
-                for chunk in chunks
-            )
-            features = np.vstack([r[0] for r in results])
-            errors = [e for r in results for e in r[1]]
-        else:
-            features, errors = _featurize(samples, self.preset, 0)
+        with progress_bar(total=len(samples), desc="Magpie features", unit="sample") as bar:
+            if n_jobs > 1 and len(samples) >= 2 * n_jobs:
+                chunks = np.array_split(np.arange(len(samples)), n_jobs)
+                results = []
+                for result in Parallel(n_jobs=n_jobs, return_as="generator")(
+                    delayed(_featurize)([samples[i] for i in chunk], self.preset, int(chunk[0]))
+                    for chunk in chunks
+                ):
+                    results.append(result)
+                    bar.update(len(result[0]))
+                features = np.vstack([r[0] for r in results])
+                errors = [e for r in results for e in r[1]]
+            else:
+                features, errors = _featurize(samples, self.preset, 0, bar)
         if errors:
             if self.on_error == "raise":
                 index, value, reason = errors[0]
@@ -233,24 +237,33 @@ class MagpieFeaturizer(TransformerMixin, BaseEstimator):
         return tags
 
 
-def _featurize(samples, preset, offset):
-    """Features of ``samples``; bad ones become NaN rows and are returned as (index, value, reason)."""
+# Samples parsed between two updates of the progress bar (an update costs about a microsecond).
+_BAR_STEP = 256
+
+
+def _featurize(samples, preset, offset, bar=None):
+    """Features of ``samples``; bad ones become NaN rows and are returned as (index, value, reason).
+
+    ``bar`` (a progress bar) advances as samples are parsed, the per-sample part of the work.
+    """
     # Parsing and charge balance allocate many small tuples; with pymatgen's objects on
     # the heap the cyclic collector's passes would double the cost. Nothing here makes cycles.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _featurize_unguarded(samples, preset, offset)
+        return _featurize_unguarded(samples, preset, offset, bar)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _featurize_unguarded(samples, preset, offset):
+def _featurize_unguarded(samples, preset, offset, bar):
     parsed, errors = [], []
     placeholder = ((1, 1.0),)
     charges = np.full(len(samples), np.nan)
     for i, sample in enumerate(samples):
+        if bar is not None and i % _BAR_STEP == 0 and i:
+            bar.update(_BAR_STEP)
         try:
             # strings dominate large inputs: skip the type dispatch for them
             composition = parse_formula(sample) if type(sample) is str else parse_sample(sample)
@@ -261,6 +274,8 @@ def _featurize_unguarded(samples, preset, offset):
         parsed.append(composition.elements)
         if composition.charge is not None:
             charges[i] = composition.charge
+    if bar is not None:
+        bar.update(len(samples) - bar.n)
     features = compute_magpie(parsed, charges, preset)
     if errors:
         features[[e[0] - offset for e in errors]] = np.nan

@@ -12,7 +12,7 @@ from sklearn.utils import Bunch, _safe_indexing
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._validation import as_sample_list
+from ..utils import as_sample_list, progress_bar
 
 __all__ = ["BaseFusion", "check_estimators", "check_internal_cv", "fit_base", "out_of_fold_predictions"]
 
@@ -86,8 +86,10 @@ def out_of_fold_predictions(names, bases, X, y, cv, owner: str, verbose: int = 0
         raise ValueError(f"{owner}: the internal cv must put every sample in exactly one test fold "
                          "(a partition, like KFold); out-of-fold predictions need it.")
     oof = None
+    bar = progress_bar(total=len(bases) * len(splits), desc=f"{owner} out-of-fold", unit="fit")
     for j, (name, base) in enumerate(zip(names, bases)):
         for k, (train, test) in enumerate(splits):
+            bar.set_postfix_str(f"{name}, fold {k}", refresh=False)
             start = time.perf_counter()
             where = f"in fold {k} of {len(splits)} of the internal cross-validation"
             model = fit_base(name, base, _safe_indexing(X, train), y[train], where, owner)
@@ -95,9 +97,11 @@ def out_of_fold_predictions(names, bases, X, y, cv, owner: str, verbose: int = 0
             if oof is None:
                 oof = np.full((n, len(bases), *pred.shape[1:]), np.nan)
             oof[test, j] = pred
+            bar.update(1)
             if verbose:
                 print(f"[{owner}] {name}: fold {k + 1}/{len(splits)} done in {time.perf_counter() - start:.1f} s",
                       flush=True)
+    bar.close()
     return oof
 
 

@@ -16,8 +16,9 @@ from skorch.callbacks import EarlyStopping, LRScheduler
 from skorch.dataset import ValidSplit
 from torch_geometric.loader import DataLoader
 
+from .._config import get_config
 from ..utils._validation import format_indices
-from ._callbacks import StopOnDivergence
+from ._callbacks import EpochProgressBar, StopOnDivergence
 from ._data import GraphDataset, check_graphs, check_targets
 from ._loss import MaskedMultiTaskLoss
 
@@ -308,6 +309,8 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         if validate:
             callbacks.append(("early_stopping", EarlyStopping(
                 monitor="valid_loss", patience=self.patience, load_best=True)))
+        if get_config()["show_progress"] and not self.verbose:
+            callbacks.append(("epoch_progress", EpochProgressBar(f"{type(self).__name__} epochs")))
         callbacks.extend(self.callbacks or [])
         generator = torch.Generator().manual_seed(seed)
         net_kwargs = dict(

@@ -6,7 +6,7 @@ import math
 
 from skorch.callbacks import Callback
 
-__all__ = ["StopOnDivergence"]
+__all__ = ["EpochProgressBar", "StopOnDivergence"]
 
 
 class StopOnDivergence(Callback):
@@ -28,3 +28,36 @@ class StopOnDivergence(Callback):
                 f"({'training' if training else 'validation'}). Lower lr (now {net.lr}), "
                 "check the inputs for extreme values, or use loss='huber'."
             )
+
+
+class EpochProgressBar(Callback):
+    """One progress bar over the epochs of a fit, with the latest losses.
+
+    skorch's own ``ProgressBar`` counts batches within an epoch; for the many
+    short epochs of a graph network, a bar over epochs says more. Early
+    stopping ends the bar before ``max_epochs``. Added by the graph estimators
+    when ``skhybrid.get_config()["show_progress"]`` is on and ``verbose=0``.
+    """
+
+    def __init__(self, desc="epochs"):
+        self.desc = desc
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        from ..utils import progress_bar
+
+        self.bar_ = progress_bar(total=net.max_epochs, desc=self.desc, unit="epoch")
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        shown = {key: f"{row[key]:.4g}" for key in ("train_loss", "valid_loss") if key in row}
+        self.bar_.set_postfix(shown, refresh=False)
+        self.bar_.update(1)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        self.bar_.close()
+
+    def __getstate__(self):
+        # a bar holds a stream: a fitted model pickles without it
+        state = dict(self.__dict__)
+        state.pop("bar_", None)
+        return state

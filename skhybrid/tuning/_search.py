@@ -17,6 +17,7 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 from sklearn.utils import check_random_state
 
+from .._config import get_config
 from ._pruning import OptunaPruningCallback
 from ._space import (
     SimplexWeights,
@@ -254,7 +255,7 @@ class HybridSearchCV(OptunaSearchCV):
             self.study_.optimize(objective, n_trials=remaining, timeout=self.timeout,
                                  callbacks=[MaxTrialsCallback(self.n_trials, states=FINISHED),
                                             lambda study, trial: ran.append(trial.number)],
-                                 show_progress_bar=bool(self.verbose))
+                                 show_progress_bar=bool(self.verbose) or get_config()["show_progress"])
         self.search_time_ = time.perf_counter() - start
         self.trials_run_ = ran
         if not any(t.state == TrialState.COMPLETE for t in self.study_.trials):
