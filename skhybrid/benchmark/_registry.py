@@ -10,7 +10,23 @@ __all__ = ["DEFAULT_MODELS", "MODELS", "ModelSpec", "build_model", "check_model_
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A registry entry: a name, what it is, and how to build it."""
+    """A registry entry: a name, what it is, and how to build it.
+
+    Parameters
+    ----------
+    name : str
+        The name ``--models`` takes.
+    description : str
+        One line shown by ``skhybrid benchmark --help`` and in the docs.
+    build : callable
+        ``build(seed, quick)`` returns a fresh, unfitted estimator that takes Structures.
+
+    Examples
+    --------
+    >>> from skhybrid.benchmark import MODELS
+    >>> MODELS["rf-magpie"].description
+    '145 Magpie composition features + random forest (500 trees)'
+    """
 
     name: str
     description: str
@@ -143,7 +159,31 @@ def check_model_names(names) -> list[str]:
 
 
 def build_model(name: str, *, seed: int = 0, quick: bool = False, device: str = "auto"):
-    """A fresh, unfitted estimator for a registry name, with ``device`` set on every graph network."""
+    """A fresh, unfitted estimator for a registry name, with ``device`` set on every graph network.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MODELS`; an unknown name raises ``ValueError`` listing the valid ones.
+    seed : int, default=0
+        ``random_state`` of every part.
+    quick : bool, default=False
+        Short training (5 epochs, 50 trees, 2-fold internal CV), for smoke tests.
+    device : str, default="auto"
+        torch device of every graph network inside.
+
+    Returns
+    -------
+    estimator
+        Usually a Pipeline (featurizer or graphizer, then a model) or a fusion model over such Pipelines.
+
+    Examples
+    --------
+    >>> from skhybrid.benchmark import build_model
+    >>> model = build_model("rf-magpie", seed=0)
+    >>> [name for name, _ in model.steps]
+    ['magpie', 'rf']
+    """
     from ..tuning._space import graph_regressor_paths
 
     check_model_names([name])

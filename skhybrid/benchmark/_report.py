@@ -18,7 +18,33 @@ METRICS = ("mae", "rmse", "r2", "max_error", "fit_s", "predict_s")
 
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
-    """Mean and standard deviation over folds of every metric, one row per model, best MAE first."""
+    """Mean and standard deviation over folds of every metric, one row per model, best MAE first.
+
+    Parameters
+    ----------
+    results : DataFrame
+        One row per (model, fold), as :func:`run_benchmark` and :func:`load_records` return.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by model: ``folds`` and ``<metric>_mean``, ``<metric>_std`` for MAE, RMSE, R^2, max error,
+        fit and predict seconds.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skhybrid.benchmark import summarize
+    >>> results = pd.DataFrame({"model": ["rf", "rf", "cgcnn", "cgcnn"], "fold": [0, 1, 0, 1],
+    ...                         "mae": [60.0, 70.0, 50.0, 46.0], "rmse": [80.0, 90.0, 70.0, 66.0],
+    ...                         "r2": [0.9, 0.8, 0.9, 0.9], "max_error": [300.0, 310.0, 280.0, 260.0],
+    ...                         "fit_s": [2.0, 2.0, 60.0, 62.0], "predict_s": [0.1, 0.1, 0.5, 0.5]})
+    >>> summarize(results)[["folds", "mae_mean", "mae_std"]]
+          folds  mae_mean  mae_std
+    model
+    cgcnn   0,1      48.0      2.0
+    rf      0,1      65.0      5.0
+    """
     grouped = results.groupby("model", sort=False)
     table = pd.DataFrame({"folds": grouped["fold"].apply(lambda f: ",".join(map(str, sorted(f))))})
     for metric in METRICS:
@@ -136,7 +162,32 @@ def _matbench_files(out: Path, results: pd.DataFrame, bench) -> list[Path]:
 
 
 def write_report(out, results: pd.DataFrame, bench) -> dict:
-    """Write ``report.md``, ``report.html``, ``plots/*.png`` and Matbench files; return their paths."""
+    """Write ``report.md``, ``report.html``, ``plots/*.png`` and Matbench files; return their paths.
+
+    :func:`run_benchmark` calls it at the end of every run; call it yourself
+    to rebuild a report from saved records.
+
+    Parameters
+    ----------
+    out : str or Path
+        The output folder.
+    results : DataFrame
+        One row per (model, fold), as :func:`load_records` returns.
+    bench : BenchmarkData
+        The data the results belong to (:func:`load_benchmark_data`), for the
+        name, unit, targets and the leaderboard row.
+
+    Returns
+    -------
+    dict
+        What was written: ``report.md``, ``report.html``, ``plots`` and ``matbench`` paths.
+
+    Examples
+    --------
+    >>> from skhybrid.benchmark import load_benchmark_data, load_records, write_report
+    >>> bench = load_benchmark_data("matbench_phonons")                   # doctest: +SKIP
+    >>> paths = write_report("runs/phonons", load_records("runs/phonons"), bench)  # doctest: +SKIP
+    """
     out = Path(out)
     if results.empty:
         return {}

@@ -36,7 +36,47 @@ class BenchmarkData:
 
 
 def load_benchmark_data(task=None, *, data=None, target=None, cv=5, seed=0, data_dir=None) -> BenchmarkData:
-    """A Matbench task with its official folds, or a user file/folder with ``KFold(cv, shuffle, seed)``."""
+    """A Matbench task with its official folds, or a user file/folder with ``KFold(cv, shuffle, seed)``.
+
+    Parameters
+    ----------
+    task : str, optional
+        A Matbench task name (e.g. ``"matbench_phonons"``); its official v0.1 folds.
+    data : str or Path, optional
+        Instead of ``task``: a folder of CIF/POSCAR files with ``targets.csv``,
+        or a pandas "split" JSON (see :func:`~skhybrid.datasets.load_structures`).
+    target : str, optional
+        The column of ``data`` to predict (required with ``data``).
+    cv : int, default=5
+        Folds for ``data``.
+    seed : int, default=0
+        Shuffling seed of the ``data`` folds.
+    data_dir : str or Path, optional
+        Data directory for Matbench files (default: ``SKHYBRID_DATA_DIR`` or ``~/.cache/skhybrid``).
+
+    Returns
+    -------
+    BenchmarkData
+        ``name``, ``X`` (Structures or compositions), ``y``, ``ids``, ``folds``
+        (``(train, test)`` index pairs), ``unit``, ``target``, ``matbench_task``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from pymatgen.core import Lattice, Structure
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> rocksalts = [("Na", "Cl", 5.64), ("K", "Cl", 6.29), ("Li", "F", 4.03), ("Mg", "O", 4.21),
+    ...              ("Na", "F", 4.63), ("K", "Br", 6.60), ("Ca", "O", 4.81), ("Li", "Cl", 5.13)]
+    >>> for c, x, a in rocksalts:
+    ...     structure = Structure.from_spacegroup("Fm-3m", Lattice.cubic(a), [c, x], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    ...     _ = structure.to(filename=str(folder / f"{c}{x}.cif"))
+    >>> _ = (folder / "targets.csv").write_text("file,a\\n" + "".join(f"{c}{x}.cif,{a}\\n" for c, x, a in rocksalts))
+    >>> from skhybrid.benchmark import load_benchmark_data
+    >>> bench = load_benchmark_data(data=folder, target="a", cv=4)
+    >>> len(bench.y), len(bench.folds), [len(test) for _, test in bench.folds]
+    (8, 4, [2, 2, 2, 2])
+    """
     if (task is None) == (data is None):
         raise ValueError("Give either a Matbench task or --data FILE (with --target), not both.")
     if task is not None:
@@ -174,6 +214,47 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_MOD
     seed : int, default=0
     quick : bool, default=False
         Fold 0 only, 5 epochs, 50 trees, 2-fold internal CV: a smoke test.
+    data : str or Path, optional
+        Instead of ``task``: your data (see :func:`load_benchmark_data`).
+    target : str, optional
+        The column of ``data`` to predict.
+    cv : int, default=5
+        Folds for ``data`` (shuffled with ``seed``).
+    out : str or Path, default="benchmark-results"
+        Output folder: ``records/``, ``predictions/``, ``config.json``, the reports and plots.
+    data_dir : str or Path, optional
+        Data directory for Matbench files.
+    force : bool, default=False
+        Reuse an ``out`` that holds another configuration, discarding its results.
+    progress : bool, default=True
+        Progress bars on stderr (see :func:`skhybrid.config_context`).
+
+    Returns
+    -------
+    DataFrame
+        One row per (model, fold) of this call: ``model``, ``fold``, ``n_train``, ``n_test``, ``fit_s``,
+        ``predict_s``, ``mae``, ``rmse``, ``r2``, ``max_error``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from pymatgen.core import Lattice, Structure
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> rocksalts = [("Na", "Cl", 5.64), ("K", "Cl", 6.29), ("Li", "F", 4.03), ("Mg", "O", 4.21),
+    ...              ("Na", "F", 4.63), ("K", "Br", 6.60), ("Ca", "O", 4.81), ("Li", "Cl", 5.13)]
+    >>> for c, x, a in rocksalts:
+    ...     structure = Structure.from_spacegroup("Fm-3m", Lattice.cubic(a), [c, x], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    ...     _ = structure.to(filename=str(folder / f"{c}{x}.cif"))
+    >>> _ = (folder / "targets.csv").write_text("file,a\\n" + "".join(f"{c}{x}.cif,{a}\\n" for c, x, a in rocksalts))
+    >>> from skhybrid.benchmark import run_benchmark
+    >>> results = run_benchmark(data=folder, target="a", cv=4, models=["dummy", "rf-magpie"], quick=True,
+    ...                         folds=[0, 1, 2, 3], out=folder / "run", progress=False)
+    dummy fold 0: MAE ...
+    ...
+    rf-magpie fold 3: MAE ...
+    >>> len(results), sorted(p.name for p in (folder / "run").glob("report.*"))
+    (8, ['report.html', 'report.md'])
     """
     from tqdm.auto import tqdm
 
@@ -222,7 +303,8 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_MOD
             _write_atomically(out / "predictions" / f"{name}__fold{fold}.csv", frame.to_csv(index=False))
             _write_atomically(_record_path(out, name, fold), json.dumps(record, indent=1))
             bar.update(1)
-            bar.write(f"{name} fold {fold}: MAE {record['mae']:.4g} {bench.unit} ({fit_s:.1f} s)")
+            unit = f" {bench.unit}" if bench.unit else ""
+            bar.write(f"{name} fold {fold}: MAE {record['mae']:.4g}{unit} ({fit_s:.1f} s)")
     bar.close()
     results = load_records(out)
     results = results[results["model"].isin(models) & results["fold"].isin(folds)]
@@ -233,6 +315,22 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_MOD
 
 
 def load_records(out) -> pd.DataFrame:
-    """Every saved (model, fold) record of an output folder, as a DataFrame."""
+    """Every saved (model, fold) record of an output folder, as a DataFrame.
+
+    Parameters
+    ----------
+    out : str or Path
+        An output folder of :func:`run_benchmark` (or ``skhybrid benchmark --out``).
+
+    Returns
+    -------
+    DataFrame
+        One row per saved (model, fold); empty when nothing was saved yet.
+
+    Examples
+    --------
+    >>> from skhybrid.benchmark import load_records, summarize
+    >>> summarize(load_records("benchmark-results"))            # doctest: +SKIP
+    """
     rows = [json.loads(p.read_text()) for p in sorted((Path(out) / "records").glob("*.json"))]
     return pd.DataFrame(rows)

@@ -28,7 +28,20 @@ DATA_DIR_ENV = "SKHYBRID_DATA_DIR"
 
 
 class ChecksumMismatchWarning(UserWarning):
-    """A data file's sha256 differs from the published one."""
+    """A data file's sha256 differs from the published one.
+
+    The loaders warn and go on with the file (a rebuilt copy can be fine);
+    ``verify="strict"`` turns this into an error.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from skhybrid.datasets import ChecksumMismatchWarning
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", ChecksumMismatchWarning)   # refuse unofficial files in this block
+    ...     issubclass(ChecksumMismatchWarning, UserWarning)
+    True
+    """
 
 
 def get_data_home(data_home: str | os.PathLike | None = None) -> Path:

@@ -22,6 +22,39 @@ class CrystalGraph(Data):
     ``distance`` and ``edge_vec`` (centre to neighbour image, in Angstrom).
     Line graph (optional): ``lg_edge_index`` between bonds, ``lg_attr`` (angle
     basis) and ``angle_cos``. Global state (optional): ``u`` of shape (1, d).
+
+    Built by :class:`~skhybrid.featurizers.StructureGraphizer`; the arguments
+    are those of ``torch_geometric.data.Data``.
+
+    Parameters
+    ----------
+    x : Tensor of shape (n_atoms, n_node_features), optional
+        Node features.
+    edge_index : Tensor of shape (2, n_bonds), optional
+        Bonds, neighbour to centre.
+    edge_attr : Tensor of shape (n_bonds, n_edge_features), optional
+        Bond features.
+    y : Tensor, optional
+        Targets (the estimators keep them outside the graphs).
+    pos : Tensor, optional
+        Cartesian positions (unused by skhybrid's networks).
+    time : Tensor, optional
+        Unused; part of ``Data``'s signature.
+    **kwargs
+        Further fields (``z``, ``distance``, ``edge_vec``, ``lg_edge_index``, ``lg_attr``, ``angle_cos``, ``u``).
+
+    Examples
+    --------
+    >>> from pymatgen.core import Lattice, Structure
+    >>> from torch_geometric.data import Batch
+    >>> from skhybrid import StructureGraphizer
+    >>> nacl = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    >>> graph = StructureGraphizer(line_graph=True).fit_transform([nacl])[0]
+    >>> graph.edge_index.shape[1], graph.lg_edge_index.max().item() < graph.edge_index.shape[1]
+    (96, True)
+    >>> batch = Batch.from_data_list([graph, graph])   # the second line graph is offset by the first's bonds
+    >>> batch.lg_edge_index.max().item()
+    191
     """
 
     def __inc__(self, key, value, *args, **kwargs):

@@ -90,5 +90,15 @@ GRAPH_CACHE = GraphCache(int(float(os.environ.get("SKHYBRID_GRAPH_CACHE_MB", DEF
 
 
 def clear_graph_cache() -> None:
-    """Empty the process-wide cache of crystal graphs (``StructureGraphizer(cache=True)``)."""
+    """Empty the process-wide cache of crystal graphs (``StructureGraphizer(cache=True)``).
+
+    The cache is bounded (``SKHYBRID_GRAPH_CACHE_MB``) and keyed on each
+    structure and the graph settings, so clearing it is never needed for
+    correctness, only to give its memory back.
+
+    Examples
+    --------
+    >>> from skhybrid.featurizers import clear_graph_cache
+    >>> clear_graph_cache()
+    """
     GRAPH_CACHE.clear()

@@ -109,9 +109,16 @@ validation_fraction, patience, device, random_state, verbose, callbacks, **kwarg
     def fit(self, X, y):
         """Train on graphs ``X`` (with ``u``) and targets ``y``.
 
+        Parameters
+        ----------
+        X : list of CrystalGraph
+            Graphs with ``u`` (``StructureGraphizer(global_features=MagpieFeaturizer())``).
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets; NaN marks a missing label.
+
         Returns
         -------
-        self
+        self : EarlyFusionRegressor
         """
         super().fit(X, y)
         self.branches_ = BRANCHES
@@ -138,6 +145,11 @@ validation_fraction, patience, device, random_state, verbose, callbacks, **kwarg
     def branch_embeddings(self, X) -> tuple[np.ndarray, np.ndarray]:
         """The composition and graph vectors the head sees, before fusion.
 
+        Parameters
+        ----------
+        X : list of CrystalGraph
+            Graphs with ``u`` (``StructureGraphizer(global_features=MagpieFeaturizer())``).
+
         Returns
         -------
         composition : ndarray of shape (n_samples, n_global_features)
@@ -154,6 +166,10 @@ validation_fraction, patience, device, random_state, verbose, callbacks, **kwarg
         ----------
         composition, graph : ndarray
             As returned by :meth:`branch_embeddings`, with the same number of rows.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
         check_is_fitted(self, "net_")
         module = self.net_.module_

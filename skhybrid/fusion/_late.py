@@ -152,9 +152,29 @@ class LateFusionRegressor(BaseFusion):
         return self
 
     def transform(self, X) -> np.ndarray:
-        """Each base's predictions: ``(n_samples, n_estimators[, n_targets])``."""
+        """Each base's predictions.
+
+        Parameters
+        ----------
+        X : list, array or Series of samples (e.g. Structures)
+            What the bases' pipelines take.
+
+        Returns
+        -------
+        predictions : ndarray of shape (n_samples, n_estimators) or (n_samples, n_estimators, n_targets)
+        """
         return self._base_predictions(X)
 
     def predict(self, X) -> np.ndarray:
-        """The weighted average of the bases' predictions."""
+        """The weighted average of the bases' predictions.
+
+        Parameters
+        ----------
+        X : list, array or Series of samples (e.g. Structures)
+            What the bases' pipelines take.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
         return blend(self.transform(X), self.weights_)

@@ -102,9 +102,16 @@ class StackingFusionRegressor(BaseFusion):
     def fit(self, X, y):
         """Out-of-fold base predictions, the final estimator on them, then the bases on all of ``X``.
 
+        Parameters
+        ----------
+        X : list, array or Series of samples (e.g. Structures)
+            What the bases' pipelines take.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
+
         Returns
         -------
-        self
+        self : StackingFusionRegressor
         """
         owner = type(self).__name__
         names, bases, X, y = self._check_fit_input(X, y)
@@ -173,7 +180,18 @@ class StackingFusionRegressor(BaseFusion):
         self.final_estimator_ = clone(final).fit(np.hstack(columns), y)
 
     def transform(self, X) -> np.ndarray:
-        """The final estimator's input for ``X``: base predictions, then passthrough features."""
+        """The final estimator's input for ``X``: base predictions, then passthrough features.
+
+        Parameters
+        ----------
+        X : list, array or Series of samples (e.g. Structures)
+            What the bases' pipelines take.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, n_features_final)
+            Columns named by ``feature_names_in_final_``.
+        """
         X = as_sample_list(X)
         columns = [_flatten(self._base_predictions(X))]
         if self.passthrough_features_ is not None:
@@ -181,5 +199,15 @@ class StackingFusionRegressor(BaseFusion):
         return np.hstack(columns)
 
     def predict(self, X) -> np.ndarray:
-        """The final estimator's prediction from the refit bases (and the passthrough features)."""
+        """The final estimator's prediction from the refit bases (and the passthrough features).
+
+        Parameters
+        ----------
+        X : list, array or Series of samples (e.g. Structures)
+            What the bases' pipelines take.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
         return self.final_estimator_.predict(self.transform(X))

@@ -60,9 +60,22 @@ def branch_importance(estimator, X, y, *, n_repeats: int = 10, random_state=None
 
     Examples
     --------
-    >>> result = branch_importance(model, X_test, y_test, n_repeats=10, random_state=0)  # doctest: +SKIP
-    >>> dict(zip(result.branches, result.importances_mean))  # doctest: +SKIP
-    {'composition': 41.3, 'graph': 12.9}
+    >>> from pymatgen.core import Lattice, Structure
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skhybrid import MagpieFeaturizer, StructureGraphizer
+    >>> from skhybrid.fusion import EarlyFusionRegressor
+    >>> rocksalts = [("Na", "Cl", 5.64), ("K", "Cl", 6.29), ("Li", "F", 4.03), ("Mg", "O", 4.21),
+    ...              ("Na", "F", 4.63), ("K", "Br", 6.60), ("Ca", "O", 4.81), ("Li", "Cl", 5.13)]
+    >>> structures = [Structure.from_spacegroup("Fm-3m", Lattice.cubic(a), [c, x], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    ...               for c, x, a in rocksalts]
+    >>> y = [a for *_, a in rocksalts]   # a toy target: the lattice constant
+    >>> model = make_pipeline(StructureGraphizer(global_features=MagpieFeaturizer()),
+    ...                       EarlyFusionRegressor(fusion="attention", max_epochs=10, validation_fraction=0,
+    ...                                            random_state=0)).fit(structures, y)
+    >>> from skhybrid.inspection import branch_importance
+    >>> result = branch_importance(model, structures, y, n_repeats=3, random_state=0)  # use held-out data
+    >>> result.branches, result.importances.shape
+    (('composition', 'graph'), (2, 3))
     """
     model, prepare = _split(estimator)
     if n_repeats < 1:
@@ -89,6 +102,36 @@ def fusion_weights(estimator, X) -> pd.DataFrame:
 
     One row per sample, columns ``composition`` and ``graph`` (each row sums
     to one); ``.describe()`` gives their distribution.
+
+    Parameters
+    ----------
+    estimator : fitted EarlyFusionRegressor with ``fusion="attention"``, or a Pipeline ending in one
+        With a Pipeline, ``X`` holds what the Pipeline takes (e.g. Structures).
+    X : samples
+        Graphs with ``u``, or the Pipeline's input.
+
+    Returns
+    -------
+    DataFrame of shape (n_samples, 2)
+
+    Examples
+    --------
+    >>> from pymatgen.core import Lattice, Structure
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skhybrid import MagpieFeaturizer, StructureGraphizer
+    >>> from skhybrid.fusion import EarlyFusionRegressor
+    >>> rocksalts = [("Na", "Cl", 5.64), ("K", "Cl", 6.29), ("Li", "F", 4.03), ("Mg", "O", 4.21),
+    ...              ("Na", "F", 4.63), ("K", "Br", 6.60), ("Ca", "O", 4.81), ("Li", "Cl", 5.13)]
+    >>> structures = [Structure.from_spacegroup("Fm-3m", Lattice.cubic(a), [c, x], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    ...               for c, x, a in rocksalts]
+    >>> y = [a for *_, a in rocksalts]   # a toy target: the lattice constant
+    >>> model = make_pipeline(StructureGraphizer(global_features=MagpieFeaturizer()),
+    ...                       EarlyFusionRegressor(fusion="attention", max_epochs=10, validation_fraction=0,
+    ...                                            random_state=0)).fit(structures, y)
+    >>> from skhybrid.inspection import fusion_weights
+    >>> weights = fusion_weights(model, structures)
+    >>> list(weights.columns), bool(((weights.sum(axis=1) - 1).abs() < 1e-6).all())
+    (['composition', 'graph'], True)
     """
     model, prepare = _split(estimator)
     return pd.DataFrame(model.fusion_weights(prepare(X)), columns=list(model.branches_))

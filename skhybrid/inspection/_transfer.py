@@ -23,10 +23,15 @@ def negative_transfer(estimator, X_train, y_train, X_test, y_test, *, target_nam
     Parameters
     ----------
     estimator : estimator or Pipeline accepting 2-D ``y`` (NaN = missing label)
+        Cloned for every fit; the original is left untouched.
     X_train, X_test : samples
+        What the estimator takes (e.g. Structures).
     y_train, y_test : array-like of shape (n_samples, n_targets)
+        At least two targets; NaN marks a missing label.
     target_names : sequence of str, default=None
+        Names for the rows; ``target_0``, ``target_1``, ... by default.
     verbose : int, default=0
+        1 prints each fit as it finishes.
 
     Returns
     -------
@@ -34,6 +39,26 @@ def negative_transfer(estimator, X_train, y_train, X_test, y_test, *, target_nam
         Indexed by target: ``single_task_mae``, ``multi_task_mae``,
         ``change`` (relative, multi vs single; positive = worse) and
         ``negative_transfer`` (bool), plus the fit times.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pymatgen.core import Lattice, Structure
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skhybrid import MagpieFeaturizer, StructureGraphizer
+    >>> from skhybrid.inspection import negative_transfer
+    >>> from skhybrid.models import MEGNetRegressor
+    >>> rocksalts = [("Na", "Cl", 5.64), ("K", "Cl", 6.29), ("Li", "F", 4.03), ("Mg", "O", 4.21),
+    ...              ("Na", "F", 4.63), ("K", "Br", 6.60), ("Ca", "O", 4.81), ("Li", "Cl", 5.13)]
+    >>> structures = [Structure.from_spacegroup("Fm-3m", Lattice.cubic(a), [c, x], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    ...               for c, x, a in rocksalts]
+    >>> Y = np.array([[a, a ** 3 / 4] for *_, a in rocksalts])   # lattice constant, volume per formula unit
+    >>> model = make_pipeline(StructureGraphizer(global_features=MagpieFeaturizer()),
+    ...                       MEGNetRegressor(max_epochs=5, validation_fraction=0, random_state=0))
+    >>> table = negative_transfer(model, structures[:6], Y[:6], structures[6:], Y[6:],
+    ...                           target_names=["a", "volume"])
+    >>> list(table.index), "negative_transfer" in table.columns
+    (['a', 'volume'], True)
     """
     y_train = np.asarray(y_train, dtype=float)
     y_test = np.asarray(y_test, dtype=float)

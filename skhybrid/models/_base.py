@@ -100,6 +100,22 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
     best_epoch_ : int
         Epoch whose weights were kept.
     device_ : str
+
+    Examples
+    --------
+    >>> from pymatgen.core import Lattice, Structure
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skhybrid import StructureGraphizer
+    >>> from skhybrid.models import GraphRegressor
+    >>> from skhybrid.nn import CGCNN
+    >>> structures = [Structure.from_spacegroup("Fm-3m", Lattice.cubic(a), ["Na", "Cl"],
+    ...                                         [[0, 0, 0], [0.5, 0.5, 0.5]]) for a in (5.4, 5.6, 5.8, 6.0)]
+    >>> y = [s.volume for s in structures]
+    >>> model = make_pipeline(StructureGraphizer(),
+    ...                       GraphRegressor(CGCNN, max_epochs=3, validation_fraction=0, random_state=0,
+    ...                                      module__hidden_channels=16))
+    >>> model.fit(structures, y).predict(structures).shape
+    (4,)
     """
 
     _default_module = None
@@ -149,11 +165,33 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         return {key: value for key, value in vars(self).items() if key.startswith(PASSTHROUGH_PREFIXES)}
 
     def get_params(self, deep=True):
+        """Parameters of the estimator, ``module__*`` and the other prefixed ones included.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of contained estimators (none here).
+
+        Returns
+        -------
+        params : dict
+        """
         params = super().get_params(deep=deep)
         params.update(self._prefixed_params())
         return params
 
     def set_params(self, **params):
+        """Set parameters, prefixed ones (``module__hidden_channels=128``) included.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : GraphRegressor
+        """
         prefixed = {key: value for key, value in params.items() if key.startswith(PASSTHROUGH_PREFIXES)}
         _check_prefixed(prefixed, type(self).__name__)
         vars(self).update(prefixed)
@@ -186,11 +224,18 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
     # --- fit / predict ------------------------------------------------------------------------
 
     def fit(self, X, y):
-        """Train on graphs ``X`` and targets ``y`` (``(n,)`` or ``(n, k)``, NaN = missing).
+        """Train the network.
+
+        Parameters
+        ----------
+        X : list of CrystalGraph
+            Graphs from :class:`~skhybrid.featurizers.StructureGraphizer`.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets; NaN marks a missing label (masked in the loss).
 
         Returns
         -------
-        self
+        self : GraphRegressor
         """
         self._validate_params()
         module = self._module_class()
@@ -224,7 +269,19 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X):
-        """Predictions in the targets' units: shape ``(n,)`` for one target, else ``(n, k)``."""
+        """Predict in the targets' units, in batches of ``batch_size``.
+
+        Parameters
+        ----------
+        X : list of CrystalGraph
+            Graphs from :class:`~skhybrid.featurizers.StructureGraphizer`, built
+            with the settings used in ``fit``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            1-D for one target.
+        """
         out = self._forward(X, "forward")
         out = out * self.target_scale_ + self.target_mean_
         return out[:, 0] if self.n_targets_ == 1 else out

@@ -31,9 +31,22 @@ class MaskedMultiTaskLoss(nn.Module):
     Parameters
     ----------
     n_tasks : int
+        Number of targets.
     loss : {"mae", "mse", "huber"}, default="mae"
-    task_weights : sequence of float or None
+        Elementwise loss.
+    task_weights : sequence of float or None, default=None
+        Fixed weights of the tasks; ``None`` weighs them equally.
     uncertainty : bool, default=False
+        Learn the weights as log-variances instead.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhybrid.models import MaskedMultiTaskLoss
+    >>> loss = MaskedMultiTaskLoss(n_tasks=2)
+    >>> y_true = torch.tensor([[1.0, float("nan")], [3.0, 2.0]])   # sample 0 has no label for task 1
+    >>> loss(torch.tensor([[2.0, 5.0], [3.0, 1.0]]), y_true)        # task 0: mean(1, 0); task 1: 1
+    tensor(1.5000)
     """
 
     def __init__(self, n_tasks: int, loss: str = "mae", task_weights=None, uncertainty: bool = False):
@@ -47,7 +60,18 @@ class MaskedMultiTaskLoss(nn.Module):
             self.log_variance = nn.Parameter(torch.zeros(n_tasks))
 
     def per_task(self, y_pred: Tensor, y_true: Tensor) -> tuple[Tensor, Tensor]:
-        """The mean loss of each task over its labelled entries, and which tasks had any."""
+        """The mean loss of each task over its labelled entries, and which tasks had any.
+
+        Parameters
+        ----------
+        y_pred, y_true : Tensor of shape (n, n_tasks)
+            Predictions and labels; NaN labels are missing.
+
+        Returns
+        -------
+        per_task : Tensor of shape (n_tasks,)
+        present : Tensor of bool, shape (n_tasks,)
+        """
         labelled = ~torch.isnan(y_true)
         elementwise = _ELEMENTWISE[self.loss](y_pred, torch.where(labelled, y_true, y_pred.detach()))
         counts = labelled.sum(0)
@@ -56,6 +80,17 @@ class MaskedMultiTaskLoss(nn.Module):
         return sums / counts.clamp(min=1), present
 
     def forward(self, y_pred: Tensor, y_true: Tensor) -> Tensor:
+        """The combined loss.
+
+        Parameters
+        ----------
+        y_pred, y_true : Tensor of shape (n, n_tasks)
+            Predictions and labels; NaN labels are missing.
+
+        Returns
+        -------
+        Tensor (a scalar)
+        """
         per_task, present = self.per_task(y_pred, y_true)
         if self.uncertainty:
             terms = torch.exp(-self.log_variance) * per_task + self.log_variance

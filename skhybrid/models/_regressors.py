@@ -21,6 +21,8 @@ class CGCNNRegressor(GraphRegressor):
     >>> from sklearn.pipeline import make_pipeline
     >>> from skhybrid.featurizers import StructureGraphizer
     >>> model = make_pipeline(StructureGraphizer(), CGCNNRegressor(max_epochs=100, random_state=0))
+    >>> model.named_steps["cgcnnregressor"].set_params(module__hidden_channels=128).module__hidden_channels
+    128
     """
 
     _default_module = CGCNN
@@ -33,6 +35,13 @@ class ALIGNNRegressor(GraphRegressor):
     Architecture through ``module__`` (see :class:`skhybrid.nn.ALIGNN`: ``hidden_channels=256``,
     ``embedding_channels=64``, ``num_alignn_layers=4``, ``num_gcn_layers=4``); on a CPU,
     ``module__hidden_channels=64`` trains about ten times faster.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skhybrid.featurizers import StructureGraphizer
+    >>> model = make_pipeline(StructureGraphizer(line_graph=True),
+    ...                       ALIGNNRegressor(module__hidden_channels=64, random_state=0))
     """
 
     _default_module = ALIGNN
@@ -47,6 +56,27 @@ class MEGNetRegressor(GraphRegressor):
     ``dense_channels=64``, ``processing_steps=3``, ``head_channels=(32, 16)``).
     For several targets, pass ``y`` of shape ``(n, k)`` with NaN where a label is
     missing, and ``task_weights`` (fixed, or ``"uncertainty"``).
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skhybrid import MagpieFeaturizer, StructureGraphizer
+    >>> model = make_pipeline(StructureGraphizer(global_features=MagpieFeaturizer()),
+    ...                       MEGNetRegressor(task_weights="uncertainty", random_state=0))
+    >>> # model.fit(structures, Y) with Y of shape (n, 2), NaN where a label is missing
     """
 
     _default_module = MEGNet
+
+
+def _with_shared_sections(cls):
+    """Give a subclass the Parameters and Attributes of :class:`GraphRegressor`, before its Examples."""
+    shared = GraphRegressor.__doc__
+    shared = shared[shared.index("    Parameters\n"):shared.index("    Examples\n")]
+    own = cls.__doc__
+    cls.__doc__ = own.replace("    Examples\n", shared + "    Examples\n", 1)
+    return cls
+
+
+for _cls in (CGCNNRegressor, ALIGNNRegressor, MEGNetRegressor):
+    _with_shared_sections(_cls)

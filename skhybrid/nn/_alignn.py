@@ -20,6 +20,22 @@ class ALIGNNLayer(nn.Module):
 
     with atoms :math:`\mathbf{h}`, bonds :math:`\mathbf{e}` and bond-pair
     (angle) vectors :math:`\mathbf{t}`.
+
+    Parameters
+    ----------
+    channels : int
+        Width of the atom, bond and bond-pair vectors (unchanged by the layer).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhybrid.nn import ALIGNNLayer
+    >>> layer = ALIGNNLayer(8)
+    >>> x, bonds, angles = torch.randn(3, 8), torch.randn(4, 8), torch.randn(2, 8)
+    >>> edge_index = torch.tensor([[1, 2, 0, 0], [0, 0, 1, 2]])   # bonds j -> i
+    >>> lg_edge_index = torch.tensor([[0, 1], [1, 0]])            # bond pairs sharing atom 0
+    >>> [t.shape[0] for t in layer(x, bonds, angles, edge_index, lg_edge_index)]
+    [3, 4, 2]
     """
 
     def __init__(self, channels: int):
@@ -28,11 +44,29 @@ class ALIGNNLayer(nn.Module):
         self.atom_graph_conv = EdgeGatedGraphConv(channels)
 
     def reset_parameters(self) -> None:
+        """Re-initialise every learnable parameter (and the batch-norm statistics)."""
         self.line_graph_conv.reset_parameters()
         self.atom_graph_conv.reset_parameters()
 
     def forward(self, x: Tensor, edge_attr: Tensor, angle_attr: Tensor, edge_index: Tensor,
                 lg_edge_index: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Update the atom, bond and bond-pair vectors.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n_atoms, channels)
+        edge_attr : Tensor of shape (n_bonds, channels)
+        angle_attr : Tensor of shape (n_bond_pairs, channels)
+        edge_index : Tensor of shape (2, n_bonds)
+            Row 0 the neighbour, row 1 the centre.
+        lg_edge_index : Tensor of shape (2, n_bond_pairs)
+            The line graph: pairs of bonds that share their centre atom.
+
+        Returns
+        -------
+        x, edge_attr, angle_attr : Tensor
+            The updated vectors, shapes as given.
+        """
         bonds, angle_attr = self.line_graph_conv(edge_attr, lg_edge_index, angle_attr)
         x, edge_attr = self.atom_graph_conv(x, edge_index, bonds)
         return x, edge_attr, angle_attr
@@ -67,6 +101,20 @@ class ALIGNN(nn.Module):
     num_alignn_layers : int, default=4
     num_gcn_layers : int, default=4
     pooling : {"mean", "sum", "max"}, default="mean"
+    n_global_features : int, default=0
+        Accepted and ignored, so that every network takes the same data sizes.
+
+    Examples
+    --------
+    >>> from pymatgen.core import Lattice, Structure
+    >>> from torch_geometric.data import Batch
+    >>> from skhybrid import StructureGraphizer
+    >>> nacl = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    >>> from skhybrid.nn import ALIGNN
+    >>> graphs = StructureGraphizer(line_graph=True).fit_transform([nacl, nacl])
+    >>> net = ALIGNN(n_node_features=92, n_edge_features=41, n_angle_features=40, hidden_channels=32)
+    >>> net(Batch.from_data_list(graphs)).shape
+    torch.Size([2, 1])
     """
 
     input_fields = ("x", "z", "edge_index", "edge_attr", "lg_edge_index", "lg_attr")
@@ -92,6 +140,7 @@ class ALIGNN(nn.Module):
         self.head = nn.Linear(hidden_channels, n_targets) if n_targets > 0 else None
 
     def reset_parameters(self) -> None:
+        """Re-initialise every learnable parameter (and the batch-norm statistics)."""
         self.atom_embedding[0].reset_parameters()
         for module in (self.atom_encoder, self.edge_embedding, self.angle_embedding, *self.alignn_layers,
                        *self.gcn_layers, self.head):
@@ -99,7 +148,18 @@ class ALIGNN(nn.Module):
                 module.reset_parameters()
 
     def encode(self, data) -> Tensor:
-        """The pooled crystal vector, shape ``(n_graphs, hidden_channels)``."""
+        """The pooled crystal vector, shape ``(n_graphs, hidden_channels)``.
+
+        Parameters
+        ----------
+        data : torch_geometric.data.Batch or CrystalGraph
+            Graphs from :class:`~skhybrid.featurizers.StructureGraphizer`, batched
+            (``torch_geometric.data.Batch.from_data_list`` or a ``DataLoader``).
+
+        Returns
+        -------
+        Tensor of shape (n_graphs, hidden_channels)
+        """
         x = self.atom_embedding(self.atom_encoder(data))
         edge_attr = self.edge_embedding(data.edge_attr)
         angle_attr = self.angle_embedding(data.lg_attr)
@@ -110,4 +170,17 @@ class ALIGNN(nn.Module):
         return graph_pool(x, graph_batch(data), num_graphs(data), self.pooling)
 
     def forward(self, data) -> Tensor:
+        """Predict the targets of a batch of graphs.
+
+        Parameters
+        ----------
+        data : torch_geometric.data.Batch or CrystalGraph
+            Graphs from :class:`~skhybrid.featurizers.StructureGraphizer`, batched
+            (``torch_geometric.data.Batch.from_data_list`` or a ``DataLoader``).
+
+        Returns
+        -------
+        Tensor of shape (n_graphs, n_targets)
+            Targets in the units the network was trained on (standardised, inside the estimators).
+        """
         return self.head(self.encode(data))

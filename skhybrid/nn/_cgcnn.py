@@ -41,6 +41,20 @@ class CGCNN(nn.Module):
     pooling : {"mean", "sum", "max"}, default="mean"
     dropout : float, default=0.0
         Dropout before each hidden layer of the head.
+    n_global_features, n_angle_features : int, default=0
+        Accepted and ignored, so that every network takes the same data sizes.
+
+    Examples
+    --------
+    >>> from pymatgen.core import Lattice, Structure
+    >>> from torch_geometric.data import Batch
+    >>> from skhybrid import StructureGraphizer
+    >>> nacl = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    >>> from skhybrid.nn import CGCNN
+    >>> batch = Batch.from_data_list(StructureGraphizer().fit_transform([nacl, nacl]))
+    >>> net = CGCNN(n_node_features=92, n_edge_features=41, n_targets=2)
+    >>> net(batch).shape, net.encode(batch).shape
+    (torch.Size([2, 2]), torch.Size([2, 64]))
     """
 
     input_fields = ("x", "z", "edge_index", "edge_attr")
@@ -59,6 +73,7 @@ class CGCNN(nn.Module):
                         activation="softplus", plain_last=True, dropout=dropout) if n_targets > 0 else None
 
     def reset_parameters(self) -> None:
+        """Re-initialise every learnable parameter (and the batch-norm statistics)."""
         self.atom_encoder.reset_parameters()
         for conv in self.convs:
             conv.reset_parameters()
@@ -66,11 +81,35 @@ class CGCNN(nn.Module):
             self.head.reset_parameters()
 
     def encode(self, data) -> Tensor:
-        """The pooled crystal vector, shape ``(n_graphs, hidden_channels)``."""
+        """The pooled crystal vector, shape ``(n_graphs, hidden_channels)``.
+
+        Parameters
+        ----------
+        data : torch_geometric.data.Batch or CrystalGraph
+            Graphs from :class:`~skhybrid.featurizers.StructureGraphizer`, batched
+            (``torch_geometric.data.Batch.from_data_list`` or a ``DataLoader``).
+
+        Returns
+        -------
+        Tensor of shape (n_graphs, hidden_channels)
+        """
         x = self.atom_encoder(data)
         for conv in self.convs:
             x = conv(x, data.edge_index, data.edge_attr)
         return self.activation(graph_pool(x, graph_batch(data), num_graphs(data), self.pooling))
 
     def forward(self, data) -> Tensor:
+        """Predict the targets of a batch of graphs.
+
+        Parameters
+        ----------
+        data : torch_geometric.data.Batch or CrystalGraph
+            Graphs from :class:`~skhybrid.featurizers.StructureGraphizer`, batched
+            (``torch_geometric.data.Batch.from_data_list`` or a ``DataLoader``).
+
+        Returns
+        -------
+        Tensor of shape (n_graphs, n_targets)
+            Targets in the units the network was trained on (standardised, inside the estimators).
+        """
         return self.head(self.encode(data))

@@ -38,6 +38,16 @@ class CGCNNConv(MessagePassing):
         Width of the bond features.
     batch_norm : bool, default=True
         Whether to normalise the pre-gate features and the summed messages.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhybrid.nn import CGCNNConv
+    >>> conv = CGCNNConv(channels=16, edge_dim=41)
+    >>> x, edge_attr = torch.randn(3, 16), torch.randn(4, 41)
+    >>> edge_index = torch.tensor([[1, 2, 0, 0], [0, 0, 1, 2]])   # neighbour j -> centre i
+    >>> conv(x, edge_index, edge_attr).shape
+    torch.Size([3, 16])
     """
 
     def __init__(self, channels: int, edge_dim: int, batch_norm: bool = True):
@@ -50,6 +60,7 @@ class CGCNNConv(MessagePassing):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Re-initialise every learnable parameter (and the batch-norm statistics)."""
         super().reset_parameters()
         self.lin.reset_parameters()
         for norm in (self.bn_messages, self.bn_sum):
@@ -57,6 +68,19 @@ class CGCNNConv(MessagePassing):
                 norm.reset_parameters()
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor) -> Tensor:
+        """Update the atom vectors.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n_atoms, channels)
+        edge_index : Tensor of shape (2, n_bonds)
+            Row 0 the neighbour, row 1 the centre.
+        edge_attr : Tensor of shape (n_bonds, edge_dim)
+
+        Returns
+        -------
+        Tensor of shape (n_atoms, channels)
+        """
         # edge_index[0] is the neighbour j, edge_index[1] the centre i
         w_atoms, w_edge = self.lin.weight.split([2 * self.channels, self.edge_dim], dim=1)
         centre, neighbor = F.linear(x, torch.cat(w_atoms.chunk(2, dim=1), dim=0)).chunk(2, dim=-1)
@@ -66,6 +90,19 @@ class CGCNNConv(MessagePassing):
         return F.softplus(x + self.bn_sum(summed))
 
     def message(self, centre_i: Tensor, neighbor_j: Tensor, edge: Tensor) -> Tensor:
+        """The gated message of each bond (torch-geometric's ``MessagePassing`` hook).
+
+        Parameters
+        ----------
+        centre_i, neighbor_j : Tensor of shape (n_bonds, 2 * channels)
+            The centre's and the neighbour's blocks of the linear map, gathered per bond.
+        edge : Tensor of shape (n_bonds, 2 * channels)
+            The bond block of the linear map, bias included.
+
+        Returns
+        -------
+        Tensor of shape (n_bonds, channels)
+        """
         gate, core = self.bn_messages(centre_i + neighbor_j + edge).chunk(2, dim=-1)
         return torch.sigmoid(gate) * F.softplus(core)
 

@@ -35,6 +35,16 @@ class EdgeGatedGraphConv(nn.Module):
     channels : int
         Width of node and edge vectors (unchanged by the layer).
     residual : bool, default=True
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhybrid.nn import EdgeGatedGraphConv
+    >>> conv = EdgeGatedGraphConv(8)
+    >>> x, edge_attr = torch.randn(3, 8), torch.randn(4, 8)
+    >>> edge_index = torch.tensor([[1, 2, 0, 0], [0, 0, 1, 2]])
+    >>> [t.shape for t in conv(x, edge_index, edge_attr)]
+    [torch.Size([3, 8]), torch.Size([4, 8])]
     """
 
     def __init__(self, channels: int, residual: bool = True):
@@ -48,10 +58,25 @@ class EdgeGatedGraphConv(nn.Module):
         self.eps = 1e-6
 
     def reset_parameters(self) -> None:
+        """Re-initialise every learnable parameter (and the batch-norm statistics)."""
         for layer in (self.node_maps, self.edge_map, self.bn_nodes, self.bn_edges):
             layer.reset_parameters()
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor) -> tuple[Tensor, Tensor]:
+        """Update the node and edge vectors.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n_nodes, channels)
+        edge_index : Tensor of shape (2, n_edges)
+            Row 0 the source, row 1 the destination.
+        edge_attr : Tensor of shape (n_edges, channels)
+
+        Returns
+        -------
+        x, edge_attr : Tensor
+            The updated vectors, shapes as given.
+        """
         src, dst = edge_index
         gate_dst, gate_src, update_self, update_src = self.node_maps(x).chunk(4, dim=-1)
         edge_hat = gate_dst[dst] + gate_src[src] + self.edge_map(edge_attr)

@@ -41,6 +41,15 @@ class BranchAttention(nn.Module):
         Width of each branch.
     out_channels : int
         The common width.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhybrid.nn import BranchAttention
+    >>> attention = BranchAttention(in_channels=(145, 64), out_channels=32)
+    >>> mixed, weights = attention(torch.randn(5, 145), torch.randn(5, 64))
+    >>> mixed.shape, weights.shape, bool(torch.allclose(weights.sum(dim=1), torch.ones(5)))
+    (torch.Size([5, 32]), torch.Size([5, 2]), True)
     """
 
     def __init__(self, in_channels, out_channels: int):
@@ -51,11 +60,24 @@ class BranchAttention(nn.Module):
         self.score = nn.Linear(out_channels, 1, bias=False)
 
     def reset_parameters(self) -> None:
+        """Re-initialise every learnable parameter (and the batch-norm statistics)."""
         for layer in (*self.projections, self.score_hidden, self.score):
             layer.reset_parameters()
 
     def forward(self, *branches: Tensor) -> tuple[Tensor, Tensor]:
-        """Return the mixed vector ``(n, out_channels)`` and the weights ``(n, n_branches)``."""
+        """Mix the branches.
+
+        Parameters
+        ----------
+        *branches : Tensor of shape (n, in_channels[b])
+            One tensor per branch, in the order of ``in_channels``.
+
+        Returns
+        -------
+        mixed : Tensor of shape (n, out_channels)
+        weights : Tensor of shape (n, n_branches)
+            Rows sum to one.
+        """
         projected = torch.stack([self.activation(proj(h)) for proj, h in zip(self.projections, branches)], dim=1)
         scores = self.score(torch.tanh(self.score_hidden(projected))).squeeze(-1)
         weights = torch.softmax(scores, dim=1)
@@ -95,6 +117,20 @@ class FusionNet(nn.Module):
         Dropout on the fused vector and in the head.
     **backbone_kwargs
         Arguments of the backbone (e.g. ``hidden_channels=128``, ``num_layers=4``).
+
+    Examples
+    --------
+    >>> from pymatgen.core import Lattice, Structure
+    >>> from torch_geometric.data import Batch
+    >>> from skhybrid import StructureGraphizer
+    >>> nacl = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    >>> from skhybrid import MagpieFeaturizer
+    >>> from skhybrid.nn import FusionNet
+    >>> graphizer = StructureGraphizer(global_features=MagpieFeaturizer())
+    >>> batch = Batch.from_data_list(graphizer.fit_transform([nacl, nacl]))
+    >>> net = FusionNet(92, 41, n_global_features=145, fusion="attention").eval()
+    >>> net(batch).shape, net.fusion_weights(batch).shape
+    (torch.Size([2, 1]), torch.Size([2, 2]))
     """
 
     input_fields = ("x", "z", "edge_index", "edge_attr", "lg_edge_index", "lg_attr", "u")
@@ -131,17 +167,42 @@ class FusionNet(nn.Module):
                         dropout=dropout)
 
     def reset_parameters(self) -> None:
+        """Re-initialise every learnable parameter (and the batch-norm statistics)."""
         self.backbone.reset_parameters()
         if self.attention is not None:
             self.attention.reset_parameters()
         self.head.reset_parameters()
 
     def branches(self, data) -> tuple[Tensor, Tensor]:
-        """The composition and graph vectors, ``(n, n_global_features)`` and ``(n, out_channels)``."""
+        """The composition and graph vectors.
+
+        Parameters
+        ----------
+        data : torch_geometric.data.Batch or CrystalGraph
+            Graphs from :class:`~skhybrid.featurizers.StructureGraphizer`, batched
+            (``torch_geometric.data.Batch.from_data_list`` or a ``DataLoader``).
+
+        Returns
+        -------
+        composition : Tensor of shape (n_graphs, n_global_features)
+        graph : Tensor of shape (n_graphs, backbone.out_channels)
+        """
         return data.u, self.backbone.encode(data)
 
     def fuse(self, composition: Tensor, graph: Tensor) -> tuple[Tensor, Tensor | None]:
-        """Predictions from the two branch vectors, and the attention weights (``None`` for concat)."""
+        """Predictions from the two branch vectors.
+
+        Parameters
+        ----------
+        composition : Tensor of shape (n, n_global_features)
+        graph : Tensor of shape (n, backbone.out_channels)
+
+        Returns
+        -------
+        prediction : Tensor of shape (n, n_targets)
+        weights : Tensor of shape (n, 2) or None
+            The attention weights (composition, graph); ``None`` for concatenation.
+        """
         if self.attention is None:
             fused, weights = torch.cat([composition, graph], dim=-1), None
         else:
@@ -149,10 +210,35 @@ class FusionNet(nn.Module):
         return self.head(self.dropout(fused)), weights
 
     def fusion_weights(self, data) -> Tensor:
-        """Per-sample attention weights, ``(n, 2)``: composition, graph."""
+        """Per-sample attention weights of the composition and graph branches.
+
+        Parameters
+        ----------
+        data : torch_geometric.data.Batch or CrystalGraph
+            Graphs from :class:`~skhybrid.featurizers.StructureGraphizer`, batched
+            (``torch_geometric.data.Batch.from_data_list`` or a ``DataLoader``).
+
+        Returns
+        -------
+        Tensor of shape (n_graphs, 2)
+            Columns: composition, graph; rows sum to one.
+        """
         if self.attention is None:
             raise ValueError("fusion='concat' has no fusion weights; use fusion='attention'.")
         return self.fuse(*self.branches(data))[1]
 
     def forward(self, data) -> Tensor:
+        """Predict the targets of a batch of graphs.
+
+        Parameters
+        ----------
+        data : torch_geometric.data.Batch or CrystalGraph
+            Graphs from :class:`~skhybrid.featurizers.StructureGraphizer`, batched
+            (``torch_geometric.data.Batch.from_data_list`` or a ``DataLoader``).
+
+        Returns
+        -------
+        Tensor of shape (n_graphs, n_targets)
+            Targets in the units the network was trained on (standardised, inside the estimators).
+        """
         return self.fuse(*self.branches(data))[0]

@@ -12,13 +12,31 @@ MAX_ATOMIC_NUMBER = 118
 
 
 class ShiftedSoftplus(nn.Module):
-    """``softplus(x) - log 2``: zero at zero, as in MEGNet and SchNet."""
+    """``softplus(x) - log 2``: zero at zero, as in MEGNet and SchNet.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhybrid.nn import ShiftedSoftplus
+    >>> ShiftedSoftplus()(torch.zeros(2))
+    tensor([0., 0.])
+    """
 
     def __init__(self):
         super().__init__()
         self.register_buffer("shift", torch.log(torch.tensor(2.0)), persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Apply the activation elementwise.
+
+        Parameters
+        ----------
+        x : Tensor
+
+        Returns
+        -------
+        Tensor, the shape of ``x``
+        """
         return nn.functional.softplus(x) - self.shift
 
 
@@ -30,10 +48,33 @@ def _activation(name: str) -> nn.Module:
 
 
 class MLP(nn.Sequential):
-    """``Linear -> [norm] -> activation`` for each width in ``channels[1:]``.
+    """``Linear -> [norm] -> activation [-> dropout]`` for each width in ``channels[1:]``.
 
-    ``plain_last=True`` leaves the last layer linear (an output layer).
-    ``norm`` is ``None``, ``"batch"`` or ``"layer"``.
+    Parameters
+    ----------
+    channels : sequence of int
+        Input width, then the width of each layer.
+    activation : {"softplus", "shifted_softplus", "silu", "relu"}, default="softplus"
+    norm : {None, "batch", "layer"}, default=None
+        Normalisation after each linear layer.
+    plain_last : bool, default=False
+        Leave the last layer linear (an output layer).
+    dropout : float, default=0.0
+        Dropout after each activation.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhybrid.nn import MLP
+    >>> mlp = MLP([145, 64, 1], plain_last=True)
+    >>> mlp
+    MLP(
+      (0): Linear(in_features=145, out_features=64, bias=True)
+      (1): Softplus(beta=1.0, threshold=20.0)
+      (2): Linear(in_features=64, out_features=1, bias=True)
+    )
+    >>> mlp(torch.randn(3, 145)).shape
+    torch.Size([3, 1])
     """
 
     def __init__(self, channels: list[int], activation: str = "softplus", norm: str | None = None,
@@ -53,6 +94,7 @@ class MLP(nn.Sequential):
         super().__init__(*layers)
 
     def reset_parameters(self) -> None:
+        """Re-initialise every learnable parameter (and the batch-norm statistics)."""
         for layer in self:
             if hasattr(layer, "reset_parameters"):
                 layer.reset_parameters()
@@ -61,7 +103,25 @@ class MLP(nn.Sequential):
 class AtomEncoder(nn.Module):
     """Initial atom vectors: a linear map of the node features ``x``, or an
     embedding of the atomic number ``z`` when the graphs carry no features
-    (``StructureGraphizer(atom_features="z")``)."""
+    (``StructureGraphizer(atom_features="z")``).
+
+    Parameters
+    ----------
+    n_node_features : int
+        Width of ``x``; 0 embeds ``z`` instead.
+    out_channels : int
+        Width of the atom vectors.
+
+    Examples
+    --------
+    >>> from pymatgen.core import Lattice, Structure
+    >>> from skhybrid import StructureGraphizer
+    >>> from skhybrid.nn import AtomEncoder
+    >>> nacl = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    >>> graph = StructureGraphizer(atom_features="z").fit_transform([nacl])[0]
+    >>> AtomEncoder(0, 16)(graph).shape
+    torch.Size([8, 16])
+    """
 
     def __init__(self, n_node_features: int, out_channels: int):
         super().__init__()
@@ -72,9 +132,20 @@ class AtomEncoder(nn.Module):
             self.encoder = nn.Embedding(MAX_ATOMIC_NUMBER + 1, out_channels)
 
     def reset_parameters(self) -> None:
+        """Re-initialise every learnable parameter (and the batch-norm statistics)."""
         self.encoder.reset_parameters()
 
     def forward(self, data) -> Tensor:
+        """The atom vectors of a graph or batch.
+
+        Parameters
+        ----------
+        data : CrystalGraph or torch_geometric.data.Batch
+
+        Returns
+        -------
+        Tensor of shape (n_atoms, out_channels)
+        """
         if self.n_node_features > 0:
             return self.encoder(data.x)
         return self.encoder(data.z)

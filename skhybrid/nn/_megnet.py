@@ -41,6 +41,22 @@ class MEGNet(nn.Module):
     processing_steps : int, default=3
     head_channels : sequence of int, default=(32, 16)
     dropout : float, default=0.0
+    n_angle_features : int, default=0
+        Accepted and ignored, so that every network takes the same data sizes.
+
+    Examples
+    --------
+    >>> from pymatgen.core import Lattice, Structure
+    >>> from torch_geometric.data import Batch
+    >>> from skhybrid import StructureGraphizer
+    >>> nacl = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    >>> from skhybrid import MagpieFeaturizer
+    >>> from skhybrid.nn import MEGNet
+    >>> graphizer = StructureGraphizer(global_features=MagpieFeaturizer())
+    >>> batch = Batch.from_data_list(graphizer.fit_transform([nacl, nacl]))
+    >>> net = MEGNet(92, 41, n_targets=2, n_global_features=145)
+    >>> net(batch).shape, net.encode(batch).shape
+    (torch.Size([2, 2]), torch.Size([2, 160]))
     """
 
     input_fields = ("x", "z", "edge_index", "edge_attr", "u")
@@ -76,6 +92,7 @@ class MEGNet(nn.Module):
                         dropout=dropout) if n_targets > 0 else None
 
     def reset_parameters(self) -> None:
+        """Re-initialise every learnable parameter (and the batch-norm statistics)."""
         for module in self.modules():
             if module is not self and hasattr(module, "reset_parameters"):
                 module.reset_parameters()
@@ -83,7 +100,18 @@ class MEGNet(nn.Module):
             nn.init.zeros_(self.initial_state)
 
     def encode(self, data) -> Tensor:
-        """Set2Set of atoms and bonds with the final state, shape ``(n_graphs, 5 * channels)``."""
+        """Set2Set of atoms and bonds with the final state, shape ``(n_graphs, 5 * channels)``.
+
+        Parameters
+        ----------
+        data : torch_geometric.data.Batch or CrystalGraph
+            Graphs from :class:`~skhybrid.featurizers.StructureGraphizer`, batched
+            (``torch_geometric.data.Batch.from_data_list`` or a ``DataLoader``).
+
+        Returns
+        -------
+        Tensor of shape (n_graphs, 5 * channels)
+        """
         batch = graph_batch(data)
         n_graphs = num_graphs(data)
         x = self.atom_embedding(data)
@@ -104,4 +132,17 @@ class MEGNet(nn.Module):
         ], dim=-1)
 
     def forward(self, data) -> Tensor:
+        """Predict the targets of a batch of graphs.
+
+        Parameters
+        ----------
+        data : torch_geometric.data.Batch or CrystalGraph
+            Graphs from :class:`~skhybrid.featurizers.StructureGraphizer`, batched
+            (``torch_geometric.data.Batch.from_data_list`` or a ``DataLoader``).
+
+        Returns
+        -------
+        Tensor of shape (n_graphs, n_targets)
+            Targets in the units the network was trained on (standardised, inside the estimators).
+        """
         return self.head(self.encode(data))

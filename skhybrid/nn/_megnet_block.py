@@ -33,6 +33,17 @@ class MEGNetBlock(nn.Module):
     channels : int
         Width of the incoming atom, bond and state vectors.
     mlp_channels : sequence of int, default=(64, 64, 32)
+        Widths of the three MLPs; the last is the width of the updated vectors.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhybrid.nn import MEGNetBlock
+    >>> block = MEGNetBlock(channels=8, mlp_channels=(16, 8))
+    >>> x, edge_attr, u = torch.randn(3, 8), torch.randn(4, 8), torch.randn(1, 8)
+    >>> edge_index, batch = torch.tensor([[1, 2, 0, 0], [0, 0, 1, 2]]), torch.zeros(3, dtype=torch.long)
+    >>> [t.shape for t in block(x, edge_index, edge_attr, u, batch)]
+    [torch.Size([3, 8]), torch.Size([4, 8]), torch.Size([1, 8])]
     """
 
     def __init__(self, channels: int, mlp_channels=(64, 64, 32)):
@@ -45,6 +56,7 @@ class MEGNetBlock(nn.Module):
         self.state_mlp = MLP([channels + 2 * widths[-1]] + widths, activation="shifted_softplus")
 
     def reset_parameters(self) -> None:
+        """Re-initialise every learnable parameter (and the batch-norm statistics)."""
         for mlp in (self.edge_mlp, self.node_mlp, self.state_mlp):
             mlp.reset_parameters()
 
@@ -62,6 +74,23 @@ class MEGNetBlock(nn.Module):
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, u: Tensor,
                 batch: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Update bonds, then atoms, then the state.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n_atoms, channels)
+        edge_index : Tensor of shape (2, n_bonds)
+            Row 0 the sender, row 1 the receiver.
+        edge_attr : Tensor of shape (n_bonds, channels)
+        u : Tensor of shape (n_graphs, channels)
+        batch : Tensor of shape (n_atoms,)
+            The graph of each atom.
+
+        Returns
+        -------
+        x, edge_attr, u : Tensor
+            Updated, each ``mlp_channels[-1]`` wide.
+        """
         src, dst = edge_index
         edge_batch = batch[dst]
         n_graphs = u.size(0)

@@ -30,8 +30,19 @@ class OptunaPruningCallback(Callback):
     Parameters
     ----------
     trial : optuna.trial.Trial
+        The trial being evaluated.
     monitor : str, default="valid_loss"
         Column of the skorch history to report (lower is better).
+
+    Examples
+    --------
+    >>> import optuna
+    >>> from skhybrid.models import CGCNNRegressor
+    >>> from skhybrid.tuning import OptunaPruningCallback
+    >>> study = optuna.create_study(direction="maximize", pruner=optuna.pruners.MedianPruner())
+    >>> trial = study.ask()
+    >>> model = CGCNNRegressor(callbacks=[("prune", OptunaPruningCallback(trial))])
+    >>> # model.fit(graphs, y) reports -valid_loss each epoch and raises optuna.TrialPruned when told to
     """
 
     def __init__(self, trial, monitor: str = "valid_loss"):
@@ -48,9 +59,27 @@ class OptunaPruningCallback(Callback):
         return self
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Count a new training run of the trial (skorch hook).
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+        X, y : object, default=None
+            The training data, unused.
+        **kwargs
+            Other arguments of the skorch hook, unused.
+        """
         self.runs_ += 1
 
     def on_epoch_end(self, net, **kwargs):
+        """Report the epoch's loss; raise ``optuna.TrialPruned`` when the pruner says so (skorch hook).
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+        **kwargs
+            Other arguments of the skorch hook, unused.
+        """
         row = net.history[-1]
         if self.monitor not in row:
             return

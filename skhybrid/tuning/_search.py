@@ -140,12 +140,20 @@ class HybridSearchCV(OptunaSearchCV):
 
     Examples
     --------
+    >>> from sklearn.ensemble import RandomForestRegressor
     >>> from sklearn.pipeline import make_pipeline
-    >>> from skhybrid.featurizers import StructureGraphizer
-    >>> from skhybrid.models import CGCNNRegressor
-    >>> search = HybridSearchCV(make_pipeline(StructureGraphizer(), CGCNNRegressor(random_state=0)),
-    ...                         n_trials=30, cv=3, storage="sqlite:///cgcnn.db", random_state=0)
-    >>> # search.fit(structures, y); search.best_params_; search.save_plots("plots/")
+    >>> from skhybrid import MagpieFeaturizer
+    >>> from skhybrid.tuning import HybridSearchCV
+    >>> formulas = ["NaCl", "KCl", "LiF", "MgO", "NaF", "KBr", "CaO", "LiCl", "CsI", "RbBr"]
+    >>> y = [5.64, 6.29, 4.03, 4.21, 4.63, 6.60, 4.81, 5.13, 4.57, 6.89]
+    >>> model = make_pipeline(MagpieFeaturizer(), RandomForestRegressor(n_estimators=20, random_state=0))
+    >>> search = HybridSearchCV(model, n_trials=4, cv=3, random_state=0).fit(formulas, y)
+    >>> len(search.trials_table()), sorted(search.best_params_)[:2]
+    (4, ['randomforestregressor__max_features', 'randomforestregressor__min_samples_leaf'])
+
+    With a graph network, pruning and a study that survives a restart:
+    ``HybridSearchCV(make_pipeline(StructureGraphizer(), CGCNNRegressor()),
+    n_trials=30, storage="sqlite:///cgcnn.db")``.
     """
 
     def __init__(self, estimator, param_distributions=None, *, n_trials=20, cv=5,
@@ -207,9 +215,20 @@ class HybridSearchCV(OptunaSearchCV):
     def fit(self, X, y=None, groups=None, **fit_params):
         """Run (or continue) the study, then refit the best parameters on all of ``X``.
 
+        Parameters
+        ----------
+        X : list, array or Series of samples
+            What the estimator takes (Structures, graphs, formulas...).
+        y : array-like of shape (n_samples,) or (n_samples, n_targets), default=None
+            Targets.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group-aware ``cv``.
+        **fit_params : dict
+            Passed to the estimator's ``fit`` in every trial and in the refit.
+
         Returns
         -------
-        self
+        self : HybridSearchCV
         """
         if not hasattr(self.estimator, "fit"):
             raise ValueError("estimator must be a scikit-learn estimator.")
@@ -343,9 +362,19 @@ class HybridSearchCV(OptunaSearchCV):
         return pd.DataFrame(rows)
 
     def save_plots(self, directory) -> list[Path]:
-        """Save the optimisation history and parameter importances as PNG files; return their paths.
+        """Save the optimisation history and parameter importances as PNG files.
 
         The importance plot needs at least two complete trials and is skipped otherwise.
+
+        Parameters
+        ----------
+        directory : str or Path
+            Created if missing.
+
+        Returns
+        -------
+        list of Path
+            The files written.
         """
         import matplotlib
 

@@ -25,6 +25,16 @@ class SimplexWeights:
     ----------
     n : int
         Number of weights (the late-fusion model's number of bases).
+
+    Examples
+    --------
+    >>> from skhybrid.tuning import SimplexWeights
+    >>> weights = SimplexWeights(2)
+    >>> weights.component_names("weights")
+    ['weights[0]', 'weights[1]']
+    >>> weights.from_raw([0.5, 1.5])
+    [0.25, 0.75]
+    >>> # HybridSearchCV(late_fusion, {"weights": SimplexWeights(2)}) searches fusion weights
     """
 
     def __init__(self, n: int):
@@ -33,13 +43,48 @@ class SimplexWeights:
         self.n = int(n)
 
     def component_names(self, key: str) -> list[str]:
+        """The study's parameter names for the weights of ``key``.
+
+        Parameters
+        ----------
+        key : str
+            The ``set_params`` key, e.g. ``"weights"``.
+
+        Returns
+        -------
+        list of str
+        """
         return [f"{key}[{i}]" for i in range(self.n)]
 
     def suggest(self, trial, key: str) -> list[float]:
+        """Draw the weights for a trial.
+
+        Parameters
+        ----------
+        trial : optuna.trial.Trial
+        key : str
+            The ``set_params`` key, e.g. ``"weights"``.
+
+        Returns
+        -------
+        list of float
+            Non-negative, summing to one.
+        """
         raw = np.array([trial.suggest_float(name, 0.0, 1.0) for name in self.component_names(key)])
         return self.from_raw(raw)
 
     def from_raw(self, raw) -> list[float]:
+        """Normalise raw draws to the simplex (equal weights when all are zero).
+
+        Parameters
+        ----------
+        raw : array-like of shape (n,)
+            Non-negative draws.
+
+        Returns
+        -------
+        list of float
+        """
         raw = np.asarray(raw, dtype=float)
         if raw.sum() <= 0:
             return [1.0 / self.n] * self.n
@@ -152,7 +197,30 @@ def default_search_space(estimator) -> dict:
 
 
 def check_search_space(estimator, space) -> None:
-    """Raise ``ValueError`` for a key ``estimator`` has no parameter for, or a value that is no distribution."""
+    """Raise ``ValueError`` for a key ``estimator`` has no parameter for, or a value that is no distribution.
+
+    The message lists the valid keys. :class:`HybridSearchCV` calls it in
+    ``fit``, before any trial runs.
+
+    Parameters
+    ----------
+    estimator : estimator
+        What the space is for (a Pipeline, a fusion model, a graph regressor...).
+    space : dict
+        ``{set_params key: optuna distribution or SimplexWeights}``.
+
+    Examples
+    --------
+    >>> from optuna.distributions import IntDistribution
+    >>> from sklearn.ensemble import RandomForestRegressor
+    >>> from skhybrid.tuning import check_search_space
+    >>> check_search_space(RandomForestRegressor(), {"max_depth": IntDistribution(2, 20)})
+    >>> try:
+    ...     check_search_space(RandomForestRegressor(), {"depth": IntDistribution(2, 20)})
+    ... except ValueError as error:
+    ...     print(str(error)[:60])
+    Search-space key 'depth' is not a parameter of RandomForestR
+    """
     if not isinstance(space, dict) or not space:
         raise ValueError("The search space must be a non-empty dict {set_params key: optuna distribution}.")
     params = estimator.get_params(deep=True)
