@@ -1,6 +1,7 @@
-# Two entry points for a fresh machine (see README "Quick start"):
+# Entry points for a fresh machine (see README "Quick start"):
 #   make baseline   set everything up, then run the main job
-#   make test       set everything up, then run the test suite
+#   make test       set everything up, then run the test suite (doctests and examples included)
+#   make docs       set everything up, then build the documentation site (docs/_build/html)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -14,14 +15,14 @@ PYTEST_ARGS ?=
 SKHYBRID_DATA_DIR ?= $(wildcard $(abspath ../shared/data))
 export SKHYBRID_DATA_DIR
 
-.PHONY: setup baseline test clean
+.PHONY: setup baseline test docs clean
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,docs]"
 	# matbench 0.6 pins scikit-learn==1.0.1; we only need its fold file.
 	$(BIN)/python -m pip install --quiet --no-deps "matbench==0.6"
 	touch $@
@@ -32,5 +33,8 @@ baseline: setup
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+docs: setup
+	$(MAKE) -C docs html
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache docs/_build docs/api/generated

@@ -170,7 +170,7 @@ class MagpieFeaturizer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        features : ndarray of shape (n_samples, n_features_out_)
+        features : ndarray of shape (n_samples, ``n_features_out_``)
         """
         self._validate_params()
         samples = as_sample_list(X)

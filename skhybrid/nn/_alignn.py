@@ -73,8 +73,9 @@ class ALIGNNLayer(nn.Module):
 
 
 class ALIGNN(nn.Module):
-    r"""Atomistic line graph neural network of Choudhary & DeCost,
-    *npj Comput. Mater.* 7, 185 (2021).
+    r"""Atomistic line graph neural network (ALIGNN) of Choudhary & DeCost (2021).
+
+    Reference: K. Choudhary and B. DeCost, *npj Comput. Mater.* 7, 185 (2021).
 
     Atoms, bonds (Gaussian-expanded distances) and bond pairs (basis-expanded
     angle cosines from the graphizer's line graph) are embedded by MLPs with

@@ -11,7 +11,9 @@ __all__ = ["CGCNN"]
 
 
 class CGCNN(nn.Module):
-    r"""Crystal graph convolutional network of Xie & Grossman, *Phys. Rev. Lett.* 120, 145301 (2018).
+    r"""Crystal graph convolutional network (CGCNN) of Xie & Grossman (2018).
+
+    Reference: T. Xie and J. C. Grossman, *Phys. Rev. Lett.* 120, 145301 (2018).
 
     Atom features are embedded linearly, updated by ``num_layers``
     :class:`CGCNNConv` layers, averaged over the atoms of each crystal

@@ -11,7 +11,9 @@ __all__ = ["CGCNNConv"]
 
 
 class CGCNNConv(MessagePassing):
-    r"""Gated crystal graph convolution of Xie & Grossman, *Phys. Rev. Lett.* 120, 145301 (2018), Eq. (5).
+    r"""Gated crystal graph convolution of CGCNN (Xie & Grossman 2018, Eq. 5).
+
+    Reference: T. Xie and J. C. Grossman, *Phys. Rev. Lett.* 120, 145301 (2018).
 
     For atom :math:`i` with neighbours :math:`j` (one term per bond, so
     periodic images of one atom count separately) and bond features

@@ -11,9 +11,10 @@ __all__ = ["EdgeGatedGraphConv"]
 
 
 class EdgeGatedGraphConv(nn.Module):
-    r"""Edge-gated graph convolution (the gated GCN of Bresson & Laurent, 2017, as
-    written by Dwivedi et al., 2020) with the residual updates of ALIGNN
-    (Choudhary & DeCost, *npj Comput. Mater.* 7, 185 (2021), Eqs. 1-3).
+    r"""Edge-gated graph convolution with the residual updates of ALIGNN (Choudhary & DeCost 2021, Eqs. 1-3).
+
+    The gated GCN of Bresson & Laurent (2017), as written by Dwivedi et al. (2020);
+    reference for the variant: K. Choudhary and B. DeCost, *npj Comput. Mater.* 7, 185 (2021).
 
     For an edge :math:`j \to i` with features :math:`\mathbf{e}_{ij}`:
 

@@ -13,7 +13,9 @@ __all__ = ["MEGNet"]
 
 
 class MEGNet(nn.Module):
-    r"""MatErials Graph Network of Chen, Ye, Zuo, Zheng & Ong, *Chem. Mater.* 31, 3564 (2019).
+    r"""MatErials Graph Network (MEGNet) of Chen et al. (2019).
+
+    Reference: C. Chen, W. Ye, Y. Zuo, C. Zheng and S. P. Ong, *Chem. Mater.* 31, 3564 (2019).
 
     Atoms, bonds and the crystal's global state :math:`\mathbf{u}` are
     embedded, passed through ``num_blocks`` :class:`MEGNetBlock` updates,

@@ -13,7 +13,9 @@ __all__ = ["MEGNetBlock"]
 
 
 class MEGNetBlock(nn.Module):
-    r"""One MEGNet block (Chen, Ye, Zuo, Zheng & Ong, *Chem. Mater.* 31, 3564 (2019), Eqs. 1-6).
+    r"""One MEGNet block (Chen et al. 2019, Eqs. 1-6).
+
+    Reference: C. Chen, W. Ye, Y. Zuo, C. Zheng and S. P. Ong, *Chem. Mater.* 31, 3564 (2019).
 
     For bond :math:`k` from atom :math:`s_k` to atom :math:`r_k` in a crystal
     with state :math:`\mathbf{u}`:
