@@ -35,7 +35,7 @@ print(f"{atoms} atoms, {bonds} bonds, {pairs} bond pairs ({pairs / atoms:.0f} pe
 # %% Train ALIGNN
 model = Pipeline([
     ("graph", StructureGraphizer(line_graph=True)),
-    ("gnn", ALIGNNRegressor(module__hidden_channels=64, max_epochs=smoke_or(60, 2), patience=15, random_state=0)),
+    ("gnn", ALIGNNRegressor(module__hidden_channels=64, max_epochs=smoke_or(40, 2), patience=10, random_state=0)),
 ])
 model.fit(X_train, y[train])
 gnn = model.named_steps["gnn"]

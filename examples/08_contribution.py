@@ -14,7 +14,12 @@ from sklearn.pipeline import Pipeline
 
 from skhybrid import MagpieFeaturizer, StructureGraphizer, load_matbench
 from skhybrid.fusion import EarlyFusionRegressor
-from skhybrid.inspection import branch_importance, fusion_weights, plot_branch_importance, plot_fusion_weights
+from skhybrid.inspection import (
+    branch_importance,
+    fusion_weights,
+    plot_branch_importance,
+    plot_fusion_weights,
+)
 
 data = load_matbench("matbench_phonons", data_home=DATA_DIR)
 y = data.targets.iloc[:, 0].to_numpy()

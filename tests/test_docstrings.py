@@ -35,7 +35,8 @@ PUBLIC = _public_objects()
 
 def _own_public_methods(cls):
     for name, member in vars(cls).items():
-        if name.startswith("_") or not inspect.isfunction(member):
+        # torch-geometric writes generated methods (propagate, collect) onto MessagePassing subclasses
+        if name.startswith("_") or not inspect.isfunction(member) or member.__module__ != cls.__module__:
             continue
         yield name
 
