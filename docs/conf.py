@@ -34,7 +34,7 @@ autosummary_generate = True
 autodoc_default_options = {
     "members": True,
     "inherited-members": False,
-    "show-inheritance": True,
+    "show-inheritance": False,  # the bases are private mixins (BaseFusion) or scikit-learn's
     "exclude-members": "set_fit_request, set_predict_request, set_score_request, set_transform_request, "
                        "set_output, get_metadata_routing, score",
 }
