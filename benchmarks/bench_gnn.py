@@ -31,6 +31,10 @@ PHONONS_MODELS = {
                   params=dict(max_epochs=300, patience=40, batch_size=64, lr=1e-3)),
     "megnet": dict(graphizer=dict(global_features="magpie"), model="MEGNetRegressor",
                    params=dict(max_epochs=300, patience=40, batch_size=64, lr=1e-3)),
+    # the MEGNet paper's schedule (up to 1000 epochs), with patience to match; added in issue #5's
+    # follow-up, settings fixed before any of its folds was scored
+    "megnet-1000": dict(graphizer=dict(global_features="magpie"), model="MEGNetRegressor",
+                        params=dict(max_epochs=1000, patience=150, batch_size=64, lr=1e-3)),
     "alignn": dict(graphizer=dict(line_graph=True), model="ALIGNNRegressor",
                    params=dict(max_epochs=100, patience=20, batch_size=64, lr=1e-3,
                                module__hidden_channels=64)),

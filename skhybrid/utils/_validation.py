@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["as_sample_list", "check_structures"]
+__all__ = ["as_sample_list", "check_structures", "format_indices"]
 
 
 def as_sample_list(X, *, what: str = "X") -> list:
@@ -16,6 +16,28 @@ def as_sample_list(X, *, what: str = "X") -> list:
     Structures are iterable (over their sites), so ``np.asarray`` on a list of
     them builds a ragged object array or fails; a plain list keeps one entry
     per sample and is what scikit-learn's ``_safe_indexing`` slices.
+
+    Parameters
+    ----------
+    X : list, tuple, 1-D array, one-column array or DataFrame, or Series
+        The samples.
+    what : str, default="X"
+        The argument's name, for error messages.
+
+    Returns
+    -------
+    list
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skhybrid.utils import as_sample_list
+    >>> as_sample_list(pd.Series(["NaCl", "MgO"]))
+    ['NaCl', 'MgO']
+    >>> as_sample_list("NaCl")
+    Traceback (most recent call last):
+        ...
+    ValueError: X must be a list, array or pandas Series of samples, got str.
     """
     if isinstance(X, pd.DataFrame):
         if X.shape[1] != 1:
@@ -52,6 +74,29 @@ def check_structures(X, *, what: str = "X") -> list:
 
     Returns them as a list. Raises ``ValueError`` naming the index and the
     reason of the first bad entry (not a Structure, or no sites).
+
+    Parameters
+    ----------
+    X : list, array or Series of pymatgen Structure
+        The samples.
+    what : str, default="X"
+        The argument's name, for error messages.
+
+    Returns
+    -------
+    list of Structure
+
+    Examples
+    --------
+    >>> from pymatgen.core import Lattice, Structure
+    >>> from skhybrid.utils import check_structures
+    >>> nacl = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    >>> len(check_structures([nacl, nacl]))
+    2
+    >>> check_structures([nacl, "NaCl"])
+    Traceback (most recent call last):
+        ...
+    ValueError: X[1] is not a pymatgen Structure (got str: 'NaCl'). Pass Structures, e.g. Structure.from_file(path).
     """
     from pymatgen.core import Structure
 
@@ -73,7 +118,27 @@ def _short_repr(value, limit: int = 60) -> str:
 
 
 def format_indices(indices: Sequence[int], limit: int = 20) -> str:
-    """``[3, 7, 12]``, or the first ``limit`` of them and a count."""
+    """``[3, 7, 12]``, or the first ``limit`` of them and a count, for error messages.
+
+    Parameters
+    ----------
+    indices : sequence of int
+        Sample indices.
+    limit : int, default=20
+        How many to list.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from skhybrid.utils import format_indices
+    >>> format_indices([3, 7, 12])
+    '[3, 7, 12]'
+    >>> format_indices(range(30), limit=3)
+    '[0, 1, 2] and 27 more'
+    """
     indices = list(indices)
     if len(indices) <= limit:
         return str(indices)
