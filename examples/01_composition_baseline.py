@@ -10,9 +10,10 @@ shows the limit: structures of one composition get identical features.
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-from example_settings import DATA_DIR, OUT, mae, smoke_or
+from example_settings import DATA_DIR, OUT, smoke_or
 from sklearn.dummy import DummyRegressor
 from sklearn.ensemble import RandomForestRegressor
+from sklearn.metrics import mean_absolute_error as mae
 
 from skhybrid import MagpieFeaturizer, load_matbench
 

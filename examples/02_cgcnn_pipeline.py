@@ -9,8 +9,9 @@ estimator on Structures.
 
 # %%
 import matplotlib.pyplot as plt
-from example_settings import DATA_DIR, OUT, mae, smoke_or, subset, take
+from example_settings import DATA_DIR, OUT, smoke_or, subset, take
 from sklearn.base import clone
+from sklearn.metrics import mean_absolute_error as mae
 from sklearn.pipeline import Pipeline
 
 import skhybrid

@@ -9,7 +9,8 @@ say how much each prediction leans on composition versus structure.
 
 # %%
 import matplotlib.pyplot as plt
-from example_settings import DATA_DIR, OUT, mae, smoke_or, subset, take
+from example_settings import DATA_DIR, OUT, smoke_or, subset, take
+from sklearn.metrics import mean_absolute_error as mae
 from sklearn.pipeline import Pipeline
 
 from skhybrid import MagpieFeaturizer, StructureGraphizer, load_matbench

@@ -9,8 +9,9 @@ those out-of-fold predictions, and refits every base on all the training data. T
 
 # %%
 import numpy as np
-from example_settings import DATA_DIR, mae, smoke_or, subset, take
+from example_settings import DATA_DIR, smoke_or, subset, take
 from sklearn.ensemble import RandomForestRegressor
+from sklearn.metrics import mean_absolute_error as mae
 from sklearn.pipeline import make_pipeline
 
 from skhybrid import MagpieFeaturizer, StructureGraphizer, load_matbench

@@ -9,9 +9,10 @@ fitted out-of-fold late fusion, so each stacking variant below costs only its fi
 """
 
 # %%
-from example_settings import DATA_DIR, mae, smoke_or, subset, take
+from example_settings import DATA_DIR, smoke_or, subset, take
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import RidgeCV
+from sklearn.metrics import mean_absolute_error as mae
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 

@@ -11,7 +11,8 @@ its angles; on a CPU, a width of 64 instead of the paper's 256 keeps it practica
 
 # %%
 import numpy as np
-from example_settings import DATA_DIR, mae, smoke_or, subset, take
+from example_settings import DATA_DIR, smoke_or, subset, take
+from sklearn.metrics import mean_absolute_error as mae
 from sklearn.pipeline import Pipeline
 
 from skhybrid import StructureGraphizer, load_matbench

@@ -10,7 +10,8 @@ much each task's loss counts (Kendall et al., CVPR 2018), and NaN marks a label 
 
 # %%
 import numpy as np
-from example_settings import DATA_DIR, mae, smoke_or, subset, take
+from example_settings import DATA_DIR, smoke_or, subset, take
+from sklearn.metrics import mean_absolute_error as mae
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 

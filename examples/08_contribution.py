@@ -9,7 +9,8 @@ A branch the model ignores costs nothing when shuffled. Attention weights give a
 
 # %%
 import matplotlib.pyplot as plt
-from example_settings import DATA_DIR, OUT, mae, smoke_or, subset, take
+from example_settings import DATA_DIR, OUT, smoke_or, subset, take
+from sklearn.metrics import mean_absolute_error as mae
 from sklearn.pipeline import Pipeline
 
 from skhybrid import MagpieFeaturizer, StructureGraphizer, load_matbench

@@ -9,7 +9,8 @@ a rerun continues. Trial 0 is the model's own configuration, so the search canno
 """
 
 # %%
-from example_settings import DATA_DIR, OUT, mae, smoke_or, subset, take
+from example_settings import DATA_DIR, OUT, smoke_or, subset, take
+from sklearn.metrics import mean_absolute_error as mae
 from sklearn.pipeline import Pipeline
 
 from skhybrid import MagpieFeaturizer, StructureGraphizer, load_matbench

@@ -10,7 +10,7 @@ it whole and the loaded copy predicts exactly the same numbers, on a machine wit
 import joblib
 import numpy as np
 import pandas as pd
-from example_settings import DATA_DIR, OUT, smoke_or, subset, take
+from example_settings import DATA_DIR, OUT, SMOKE, smoke_or, subset, take
 from sklearn.pipeline import Pipeline
 
 from skhybrid import MagpieFeaturizer, StructureGraphizer, load_matbench
@@ -42,7 +42,7 @@ for structure, name in zip(X_train, ids):
 pd.DataFrame({"file": [f"{name}.cif" for name in ids], "exfoliation_en": y[train]}).to_csv(
     folder / "targets.csv", index=False)
 skhybrid_cli(["fit", "rf-magpie", "--data", str(folder), "--target", "exfoliation_en",
-              "--out", str(OUT / "10_rf.joblib"), "--no-progress"] + (["--quick"] if smoke_or(False, True) else []))
+              "--out", str(OUT / "10_rf.joblib"), "--no-progress"] + (["--quick"] if SMOKE else []))
 skhybrid_cli(["predict", str(OUT / "10_rf.joblib"), *[str(folder / f"{name}.cif") for name in ids[:3]],
               "--out", str(OUT / "10_predictions.csv"), "--no-progress"])
 print(pd.read_csv(OUT / "10_predictions.csv"))

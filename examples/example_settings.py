@@ -58,9 +58,3 @@ def take(items, indices) -> list:
     """``[items[i] for i in indices]``: Structures are a list, folds are index arrays."""
     return [items[i] for i in indices]
 
-
-def mae(y_true, y_pred) -> float:
-    """Mean absolute error, ignoring missing labels."""
-    y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
-    keep = np.isfinite(y_true)
-    return float(np.mean(np.abs(y_true[keep] - y_pred[keep])))

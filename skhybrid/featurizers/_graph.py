@@ -231,7 +231,8 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
                     grown.extend(part[1])
                     bar.update(len(part[0]))
             else:
-                built, grown = _build_graphs([structures[i] for i in todo], todo, params, bar)
+                built, grown = _build_graphs([structures[i] for i in todo], todo, params,
+                                             None if bar.disable else bar)
         for i, graph in zip(todo, built):
             graphs[i] = graph
             if self.cache:

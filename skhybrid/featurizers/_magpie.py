@@ -188,7 +188,8 @@ class MagpieFeaturizer(TransformerMixin, BaseEstimator):
                 features = np.vstack([r[0] for r in results])
                 errors = [e for r in results for e in r[1]]
             else:
-                features, errors = _featurize(samples, self.preset, 0, bar)
+                # a disabled bar is not passed: the per-sample loop stays as lean as without bars
+                features, errors = _featurize(samples, self.preset, 0, None if bar.disable else bar)
         if errors:
             if self.on_error == "raise":
                 index, value, reason = errors[0]
