@@ -80,7 +80,9 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
     device : {"auto", "cpu", "cuda", ...}, default="auto"
     random_state : int, RandomState or None, default=None
         Seeds weights, shuffling, dropout and the validation split; an int
-        gives identical predictions on a rerun on the same machine.
+        gives identical predictions on a rerun on the same machine with the
+        same number of torch threads (another thread count sums in another
+        order, and training drifts apart from there).
     verbose : int, default=0
         0 is silent, 1 prints the epoch table.
     callbacks : list of skorch callbacks or (name, callback) pairs, default=None

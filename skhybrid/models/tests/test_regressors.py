@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
-from sklearn.ensemble import RandomForestRegressor, StackingRegressor
+from sklearn.ensemble import RandomForestRegressor, StackingRegressor, VotingRegressor
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_predict
 from sklearn.pipeline import Pipeline
@@ -287,6 +287,17 @@ def test_stacking_regressor_with_graph_and_composition_pipelines(structures, tar
     stack.fit(structures, target)
     assert stack.predict(structures[:5]).shape == (5,)
     assert stack.final_estimator_.coef_.shape == (2,)
+
+
+def test_seed_ensemble_with_voting_regressor(structures, target):
+    """The documented way to average seeds: members differ, the ensemble predicts their mean."""
+    members = [(f"seed{seed}", Pipeline([("graph", StructureGraphizer(global_features=MagpieFeaturizer())),
+                                         ("gnn", small(MEGNetRegressor, random_state=seed))]))
+               for seed in range(3)]
+    ensemble = VotingRegressor(members).fit(structures, target)
+    per_member = np.stack([member.predict(structures[:6]) for member in ensemble.estimators_])
+    assert not np.allclose(per_member[0], per_member[1])
+    np.testing.assert_allclose(ensemble.predict(structures[:6]), per_member.mean(axis=0), rtol=1e-6)
 
 
 class _InterruptAt(Callback):
