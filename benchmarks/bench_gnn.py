@@ -98,6 +98,8 @@ def run_phonons(args):
 
 
 def _run_phonons_fold(data, y, path, name, spec, fold, seed, args):
+    import torch
+
     done = [r for r in _load_records(path) if _key(r) == (name, fold, seed) and r["settings"] == _jsonable(spec)]
     if done and not args.force:
         print(f"{name} fold {fold} seed {seed}: done before, MAE {done[0]['mae']:.2f}", flush=True)
@@ -113,12 +115,10 @@ def _run_phonons_fold(data, y, path, name, spec, fold, seed, args):
     pred = model.predict([data.structures[i] for i in test])
     mae = float(np.mean(np.abs(pred - y[test])))
     net = model[-1]
-    import torch
-
     record = dict(model=name, fold=fold, mae=mae, fit_s=fit_s, epochs=len(net.net_.history),
                   best_epoch=net.best_epoch_, s_per_epoch=float(np.mean(net.net_.history[:, "dur"])),
                   settings=_jsonable(spec), seed=seed, torch_threads=torch.get_num_threads(),
-                  machine=_machine(), test_index=[int(i) for i in test], pred=[float(p) for p in pred])
+                  machine=_machine(), target=[float(t) for t in y[test]], pred=[float(p) for p in pred])
     _save_record(path, record)
     print(f"{name} fold {fold} seed {seed}: MAE {mae:.2f} cm^-1, fit {fit_s / 60:.1f} min, "
           f"{record['epochs']} epochs (best {record['best_epoch']})", flush=True)
@@ -191,7 +191,7 @@ def run_nomad(args):
                 print(f"{variant} fold {fold}: done before", flush=True)
                 continue
             train, test = folds[fold]
-            model = _make_pipeline(spec, args.seed)
+            model = _make_pipeline(spec, args.seeds[0])
             model.set_params(gnn__task_weights=weights, gnn__verbose=args.verbose)
             start = time.perf_counter()
             model.fit([data.structures[i] for i in train], Y[train][:, columns])
@@ -200,7 +200,7 @@ def run_nomad(args):
             maes = {names[c]: float(np.mean(np.abs(pred[:, j] - Y[test, c]))) for j, c in enumerate(columns)}
             _save_record(path, dict(model=variant, fold=fold, mae=maes, fit_s=fit_s,
                                     epochs=len(model[-1].net_.history), settings=_jsonable(spec),
-                                    seed=args.seed, machine=_machine()))
+                                    seed=args.seeds[0], machine=_machine()))
             print(f"{variant} fold {fold}: {maes}, fit {fit_s / 60:.1f} min", flush=True)
     report(path)
 
@@ -238,21 +238,11 @@ def _report_seed_ensemble(model, folds, seeds):
     maes = {}
     for fold, runs in sorted(folds.items()):
         if all(seed in runs and "pred" in runs[seed] for seed in seeds):
-            preds = np.mean([runs[seed]["pred"] for seed in seeds], axis=0)
-            errors = [abs(p - t) for p, t in zip(preds, _targets_of(runs[seeds[0]]))]
-            maes[fold] = float(np.mean(errors))
+            pred = np.mean([runs[seed]["pred"] for seed in seeds], axis=0)
+            maes[fold] = float(np.mean(np.abs(pred - np.asarray(runs[seeds[0]]["target"]))))
     if maes:
         print(f"  {model} mean of seeds {seeds}: folds {list(maes)}: "
               f"{', '.join(f'{m:.1f}' for m in maes.values())}; mean {np.mean(list(maes.values())):.2f}")
-
-
-def _targets_of(record):
-    from skhybrid.datasets import load_matbench
-
-    if "y" not in _targets_of.__dict__:
-        data = load_matbench("matbench_phonons", data_home=os.environ.get("SKHYBRID_DATA_DIR"))
-        _targets_of.y = data.targets.iloc[:, 0].to_numpy()
-    return _targets_of.y[record["test_index"]]
 
 
 def _jsonable(obj):
@@ -269,9 +259,9 @@ def main():
     parser.add_argument("--data-dir", default=os.environ.get("SKHYBRID_DATA_DIR"))
     parser.add_argument("--models", nargs="+", default=list(PHONONS_MODELS), choices=list(PHONONS_MODELS))
     parser.add_argument("--folds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    parser.add_argument("--seed", type=int, default=0, help="nomad: the random_state")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0],
-                        help="phonons: one run per random_state; the report adds their mean prediction")
+                        help="phonons: one run per random_state, and the report adds their mean prediction; "
+                             "nomad: the first is the random_state")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads (default: torch's choice); 1 lets two runs share the 2 cores")
     parser.add_argument("--epochs", type=int, default=5, help="speed: epochs timed; nomad: max epochs")
