@@ -18,7 +18,7 @@ from torch_geometric.loader import DataLoader
 
 from .._config import get_config
 from ..utils._validation import format_indices
-from ._callbacks import EpochProgressBar, StopOnDivergence
+from ._callbacks import EpochProgressBar, SmoothedValidLoss, StopOnDivergence
 from ._data import GraphDataset, check_graphs, check_targets
 from ._loss import MaskedMultiTaskLoss
 
@@ -77,6 +77,13 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         for ``max_epochs`` and keeps the last weights.
     patience : int, default=30
         Epochs without improvement of the validation loss before stopping.
+    validation_smoothing : float in [0, 1), default=0.0
+        Exponential smoothing of the validation loss that early stopping, the
+        ``"plateau"`` schedule and the choice of the kept epoch watch:
+        ``s * previous + (1 - s) * valid_loss`` (history key
+        ``valid_loss_smooth``). A small validation split gives a noisy loss
+        whose minimum over many epochs is often a lucky early epoch; ``0.9``
+        averages over about ten epochs. ``0`` watches the raw loss.
     device : {"auto", "cpu", "cuda", ...}, default="auto"
     random_state : int, RandomState or None, default=None
         Seeds weights, shuffling, dropout and the validation split; an int
@@ -134,6 +141,7 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         "lr_schedule": [StrOptions({"plateau", "cosine", "constant"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "patience": [Interval(Integral, 1, None, closed="left")],
+        "validation_smoothing": [Interval(Real, 0, 1, closed="left")],
         "device": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -142,7 +150,8 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
 
     def __init__(self, module=None, *, loss="mae", task_weights=None, max_epochs=300, batch_size=64, lr=1e-3,
                  weight_decay=0.0, optimizer=torch.optim.AdamW, lr_schedule="plateau", validation_fraction=0.1,
-                 patience=30, device="auto", random_state=None, verbose=0, callbacks=None, **kwargs):
+                 patience=30, validation_smoothing=0.0, device="auto", random_state=None, verbose=0, callbacks=None,
+                 **kwargs):
         self.module = module
         self.loss = loss
         self.task_weights = task_weights
@@ -154,6 +163,7 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         self.lr_schedule = lr_schedule
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.validation_smoothing = validation_smoothing
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -358,6 +368,10 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         validate = self.validation_fraction > 0
         monitor = "valid_loss" if validate else "train_loss"
         callbacks = [("stop_on_divergence", StopOnDivergence())]
+        if validate and self.validation_smoothing > 0:
+            # first, so that the scheduler and early stopping read this epoch's smoothed value
+            callbacks.append(("smoothed_valid_loss", SmoothedValidLoss(self.validation_smoothing)))
+            monitor = SmoothedValidLoss.key
         if self.lr_schedule == "plateau":
             callbacks.append(("lr_scheduler", LRScheduler(
                 policy=torch.optim.lr_scheduler.ReduceLROnPlateau, monitor=monitor, factor=0.5,
@@ -367,7 +381,7 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
                 policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=self.max_epochs)))
         if validate:
             callbacks.append(("early_stopping", EarlyStopping(
-                monitor="valid_loss", patience=self.patience, load_best=True)))
+                monitor=monitor, patience=self.patience, load_best=True)))
         if get_config()["show_progress"] and not self.verbose:
             callbacks.append(("epoch_progress", EpochProgressBar(f"{type(self).__name__} epochs")))
         callbacks.extend(self.callbacks or [])
@@ -404,10 +418,11 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
 
     @staticmethod
     def _best_epoch(net) -> int:
-        if "valid_loss" not in net.history[-1]:
+        # the epoch whose weights early stopping restored (its threshold can skip a marginally lower loss)
+        stopper = dict(net.callbacks_).get("early_stopping")
+        if stopper is None or not stopper.best_epoch_:
             return len(net.history)
-        losses = net.history[:, "valid_loss"]
-        return int(np.argmin(losses)) + 1
+        return int(stopper.best_epoch_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

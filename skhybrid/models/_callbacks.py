@@ -6,7 +6,7 @@ import math
 
 from skorch.callbacks import Callback
 
-__all__ = ["EpochProgressBar", "StopOnDivergence"]
+__all__ = ["EpochProgressBar", "SmoothedValidLoss", "StopOnDivergence"]
 
 
 class StopOnDivergence(Callback):
@@ -28,6 +28,28 @@ class StopOnDivergence(Callback):
                 f"({'training' if training else 'validation'}). Lower lr (now {net.lr}), "
                 "check the inputs for extreme values, or use loss='huber'."
             )
+
+
+class SmoothedValidLoss(Callback):
+    """Record an exponentially smoothed validation loss, ``valid_loss_smooth``, each epoch.
+
+    ``smooth_t = smoothing * smooth_(t-1) + (1 - smoothing) * valid_loss_t``, starting
+    from the first epoch's loss. A small validation split gives a noisy loss, and the
+    minimum of a noisy curve over hundreds of epochs is often a lucky early epoch;
+    early stopping that watches the smoothed curve keeps an epoch from a stretch
+    that is good on average. Must run before the callbacks that read the key.
+    """
+
+    key = "valid_loss_smooth"
+
+    def __init__(self, smoothing=0.9):
+        self.smoothing = smoothing
+
+    def on_epoch_end(self, net, **kwargs):
+        current = net.history[-1, "valid_loss"]
+        if len(net.history) > 1 and self.key in net.history[-2]:
+            current = self.smoothing * net.history[-2, self.key] + (1 - self.smoothing) * current
+        net.history.record(self.key, float(current))
 
 
 class EpochProgressBar(Callback):

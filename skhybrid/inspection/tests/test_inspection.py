@@ -6,6 +6,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from sklearn.ensemble import RandomForestRegressor  # noqa: E402
 from sklearn.linear_model import Ridge  # noqa: E402
+from sklearn.model_selection import KFold  # noqa: E402
 from sklearn.pipeline import Pipeline, make_pipeline  # noqa: E402
 
 from skhybrid import MagpieFeaturizer, StructureGraphizer  # noqa: E402
@@ -15,6 +16,7 @@ from skhybrid.inspection import (  # noqa: E402
     fusion_weights,
     late_fusion_summary,
     negative_transfer,
+    negative_transfer_cv,
     plot_branch_importance,
     plot_fusion_weights,
 )
@@ -99,3 +101,46 @@ def test_negative_transfer_table_matches_separate_fits(structures, composition_o
     assert table.loc["mass", "negative_transfer"] == (table.loc["mass", "change"] > 0)
     with pytest.raises(ValueError, match="at least two target columns"):
         negative_transfer(estimator, structures[train], y[train, 0], structures[test], y[test, 0])
+
+
+def test_negative_transfer_cv_summarises_the_splits(structures, composition_only_target):
+    y = np.column_stack([composition_only_target, np.arange(N, dtype=float)])
+    estimator = make_pipeline(MagpieFeaturizer(), RandomForestRegressor(20, random_state=0))
+    cv = KFold(3, shuffle=True, random_state=0)
+    summary, folds = negative_transfer_cv(estimator, structures, y, cv=cv, target_names=["mass", "index"],
+                                          return_folds=True)
+    assert list(summary.index) == ["mass", "index"]
+    assert list(folds["split"].unique()) == [0, 1, 2] and len(folds) == 6
+    # each split is exactly negative_transfer on that split
+    train, test = next(cv.split(structures))
+    first = negative_transfer(estimator, [structures[i] for i in train], y[train], [structures[i] for i in test],
+                              y[test], target_names=["mass", "index"])
+    split0 = folds[folds["split"] == 0].set_index("target")
+    np.testing.assert_allclose(split0["multi_task_mae"], first["multi_task_mae"])
+    np.testing.assert_allclose(split0["single_task_mae"], first["single_task_mae"])
+    for name, rows in folds.groupby("target"):
+        assert summary.loc[name, "single_task_mae"] == pytest.approx(rows["single_task_mae"].mean())
+        assert summary.loc[name, "multi_task_mae_std"] == pytest.approx(rows["multi_task_mae"].std(ddof=1))
+        worse = int((rows["multi_task_mae"] > rows["single_task_mae"]).sum())
+        assert summary.loc[name, "splits_worse"] == worse and summary.loc[name, "n_splits"] == 3
+        assert summary.loc[name, "negative_transfer"] == (summary.loc[name, "change"] > 0 and worse >= 2)
+    with pytest.raises(ValueError, match="at least two target columns"):
+        negative_transfer_cv(estimator, structures, y[:, 0], cv=cv)
+
+
+def test_negative_transfer_cv_returns_finished_splits_when_interrupted(structures, composition_only_target):
+    y = np.column_stack([composition_only_target, np.arange(N, dtype=float)])
+
+    class InterruptedOnFourthFit(Ridge):
+        fits = 0
+
+        def fit(self, X, y):
+            type(self).fits += 1
+            if type(self).fits == 4:  # the first fit of the second split (3 fits per split)
+                raise KeyboardInterrupt
+            return super().fit(X, y)
+
+    estimator = make_pipeline(MagpieFeaturizer(), InterruptedOnFourthFit())
+    with pytest.warns(UserWarning, match="after 1 of 3 splits"):
+        summary = negative_transfer_cv(estimator, structures, y, cv=3)
+    assert (summary["n_splits"] == 1).all()

@@ -226,6 +226,23 @@ def test_early_stopping_restores_the_best_weights(graphs, target):
     assert observed == pytest.approx(min(valid), rel=0.05)
 
 
+def test_validation_smoothing_drives_early_stopping(graphs, target):
+    model = small(CGCNNRegressor, max_epochs=30, patience=4, lr=0.05, validation_fraction=0.25,
+                  validation_smoothing=0.6).fit(graphs, target)
+    history = model.net_.history
+    raw, smooth = history[:, "valid_loss"], history[:, "valid_loss_smooth"]
+    expected = [raw[0]]
+    for value in raw[1:]:
+        expected.append(0.6 * expected[-1] + 0.4 * value)
+    np.testing.assert_allclose(smooth, expected, rtol=1e-6)
+    # stopping and the kept epoch follow the smoothed curve, not the raw one
+    assert model.best_epoch_ == int(np.argmin(smooth)) + 1
+    if len(history) < 30:
+        assert len(history) == model.best_epoch_ + 4
+    with pytest.raises(ValueError, match="validation_smoothing"):
+        small(CGCNNRegressor, validation_smoothing=1.0).fit(graphs, target)
+
+
 def test_verbose_controls_the_epoch_table(graphs, target, capsys):
     small(CGCNNRegressor, max_epochs=2, verbose=0).fit(graphs, target)
     assert capsys.readouterr().out == ""
