@@ -4,7 +4,8 @@ and multi-task against single-task training on NOMAD 2018.
     .venv/bin/python benchmarks/bench_gnn.py phonons [--models cgcnn megnet alignn] [--folds 0 1 2 3 4]
         [--seeds 0 1 2] [--threads 1]
     .venv/bin/python benchmarks/bench_gnn.py speed [--epochs 5] [--alignn-widths 64 256]
-    .venv/bin/python benchmarks/bench_gnn.py nomad [--folds 0 1 2 3 4] [--epochs 60] [--variants multi single]
+    .venv/bin/python benchmarks/bench_gnn.py nomad [--folds 0 1 2 3 4] [--epochs 60]
+        [--variants multi single uncertainty] [--threads 1]
 
 Accuracy runs write one JSON record per (model, fold, seed), with the test predictions, to
 ``benchmarks/results/`` as soon as a fold is done; a rerun skips finished folds (so an interrupted run

@@ -143,18 +143,14 @@ def negative_transfer_cv(estimator, X, y, *, cv=5, target_names=None, return_fol
                       "returning the finished ones.", stacklevel=2)
     folds = pd.DataFrame(rows)
     grouped = folds.groupby("target", sort=False)
+    single, multi = grouped["single_task_mae"].mean(), grouped["multi_task_mae"].mean()
+    worse, n_splits = grouped["negative_transfer"].sum().astype(int), grouped.size()
     summary = pd.DataFrame({
-        "single_task_mae": grouped["single_task_mae"].mean(),
-        "single_task_mae_std": grouped["single_task_mae"].std(ddof=1),
-        "multi_task_mae": grouped["multi_task_mae"].mean(),
-        "multi_task_mae_std": grouped["multi_task_mae"].std(ddof=1),
-        "splits_worse": grouped["negative_transfer"].sum().astype(int),
-        "n_splits": grouped.size(),
+        "single_task_mae": single, "single_task_mae_std": grouped["single_task_mae"].std(ddof=1),
+        "multi_task_mae": multi, "multi_task_mae_std": grouped["multi_task_mae"].std(ddof=1),
+        "change": multi / single - 1, "splits_worse": worse, "n_splits": n_splits,
+        "negative_transfer": (multi > single) & (worse > n_splits / 2),
     })
-    summary["change"] = summary["multi_task_mae"] / summary["single_task_mae"] - 1
-    summary["negative_transfer"] = (summary["change"] > 0) & (summary["splits_worse"] > summary["n_splits"] / 2)
-    summary = summary[["single_task_mae", "single_task_mae_std", "multi_task_mae", "multi_task_mae_std",
-                       "change", "splits_worse", "n_splits", "negative_transfer"]]
     return (summary, folds) if return_folds else summary
 
 

@@ -83,7 +83,8 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         ``s * previous + (1 - s) * valid_loss`` (history key
         ``valid_loss_smooth``). A small validation split gives a noisy loss
         whose minimum over many epochs is often a lucky early epoch; ``0.9``
-        averages over about ten epochs. ``0`` watches the raw loss.
+        averages over about ten epochs. ``0`` watches the raw loss. Has no
+        effect with ``validation_fraction=0``.
     device : {"auto", "cpu", "cuda", ...}, default="auto"
     random_state : int, RandomState or None, default=None
         Seeds weights, shuffling, dropout and the validation split; an int
