@@ -1,7 +1,8 @@
 # Entry points for a fresh machine (see README "Quick start"):
-#   make baseline   set everything up, then run the main job
+#   make benchmark  set everything up, then run the main job: the default benchmark on matbench_phonons
 #   make test       set everything up, then run the test suite (doctests and examples included)
 #   make docs       set everything up, then build the documentation site (docs/_build/html)
+#   make baseline   set everything up, then a one-fold, two-model check (about a minute)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -15,7 +16,9 @@ PYTEST_ARGS ?=
 SKHYBRID_DATA_DIR ?= $(wildcard $(abspath ../shared/data))
 export SKHYBRID_DATA_DIR
 
-.PHONY: setup baseline test docs clean
+BENCHMARK_OUT ?= benchmark-results
+
+.PHONY: setup benchmark baseline test docs clean
 
 setup: $(VENV)/.installed
 
@@ -26,6 +29,10 @@ $(VENV)/.installed: pyproject.toml Makefile
 	# matbench 0.6 pins scikit-learn==1.0.1; we only need its fold file.
 	$(BIN)/python -m pip install --quiet --no-deps "matbench==0.6"
 	touch $@
+
+benchmark: setup
+	$(BIN)/skhybrid benchmark matbench_phonons --out $(BENCHMARK_OUT)
+	@echo "Report: $(abspath $(BENCHMARK_OUT))/report.html (and report.md)"
 
 baseline: setup
 	$(BIN)/skhybrid baseline

@@ -3,7 +3,7 @@
 from . import datasets
 from ._config import config_context, get_config, set_config
 from .datasets import load_matbench, load_nomad2018, load_structures
-from .featurizers import MagpieFeaturizer
+from .featurizers import MagpieFeaturizer, StructureFeaturizer
 
 __version__ = "0.1.0.dev0"
 
@@ -31,6 +31,7 @@ __all__ = [
     "MEGNetRegressor",
     "MagpieFeaturizer",
     "StackingFusionRegressor",
+    "StructureFeaturizer",
     "StructureGraphizer",
     "config_context",
     "datasets",

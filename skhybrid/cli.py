@@ -10,6 +10,17 @@ NO_PROGRESS_HELP = ("no progress bars (shown by default on stderr: models and fo
                     "building, epochs, internal cross-validation)")
 
 
+def _default_data_dir():
+    """``SKHYBRID_DATA_DIR``, else a ``shared/data`` folder beside this checkout (as ``make`` finds it), else None."""
+    import os
+    from pathlib import Path
+
+    if os.environ.get("SKHYBRID_DATA_DIR"):
+        return None  # the loaders read it themselves
+    beside = Path(__file__).resolve().parents[2] / "shared" / "data"
+    return str(beside) if beside.is_dir() else None
+
+
 def _baseline(args) -> int:
     from sklearn.dummy import DummyRegressor
     from sklearn.ensemble import RandomForestRegressor
@@ -51,7 +62,7 @@ def _benchmark(args) -> int:
     results = run_benchmark(task, data=args.data, target=args.target, cv=args.cv, models=args.models,
                             folds=args.folds, out=args.out, data_dir=args.data_dir, tune=args.tune,
                             device=args.device, seed=args.seed, quick=args.quick, force=args.force,
-                            progress=not args.no_progress)
+                            progress=not args.no_progress, threads=args.threads)
     from .benchmark import summarize
 
     table = summarize(results)
@@ -65,21 +76,28 @@ def _benchmark(args) -> int:
 def _fit(args) -> int:
     import joblib
 
-    from .benchmark import build_model
+    from .catalogue import build
     from .datasets import load_structures
 
+    _check_output_file(args.out)
     data = load_structures(args.data, target=args.target)
     y = data.targets[args.target].to_numpy(dtype=float)
     keep = [i for i, v in enumerate(y) if v == v]
     if len(keep) < len(y):
         print(f"skhybrid fit: {len(y) - len(keep)} sample(s) without {args.target!r} are left out of training",
               file=sys.stderr)
-    model = build_model(args.model, seed=args.seed, quick=args.quick, device=args.device)
+    model = build(args.model, seed=args.seed, quick=args.quick, device=args.device)
     start = time.perf_counter()
     model.fit([data.structures[i] for i in keep], y[keep])
     bundle = {"model": model, "name": args.model, "target": args.target, "n_train": len(keep),
               "skhybrid_version": __import__("skhybrid").__version__}
-    joblib.dump(bundle, args.out)
+    import io
+
+    from .utils import write_atomically
+
+    buffer = io.BytesIO()
+    joblib.dump(bundle, buffer)
+    write_atomically(args.out, buffer.getvalue())
     print(f"Trained {args.model} on {len(keep)} structures in {time.perf_counter() - start:.1f} s; saved {args.out}")
     return 0
 
@@ -112,20 +130,48 @@ def _read_inputs(paths):
     return structures, ids
 
 
-def _predict(args) -> int:
+def _check_output_file(out) -> None:
+    """Refuse an output path whose folder is missing before any work is done."""
+    from pathlib import Path
+
+    if out == "-":
+        return
+    folder = Path(out).expanduser().resolve().parent
+    if not folder.is_dir():
+        raise ValueError(f"the folder of --out {out} does not exist; create {folder} or choose another path.")
+    if Path(out).is_dir():
+        raise ValueError(f"--out {out} is a folder; give a file name, e.g. {Path(out) / 'out'}.")
+
+
+def _load_bundle(path):
     import joblib
+
+    try:
+        bundle = joblib.load(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} does not exist.") from None
+    except Exception as error:  # a truncated or foreign file fails in many ways inside pickle
+        raise ValueError(f"{path} cannot be read as a model ({type(error).__name__}: {error}); it is truncated or "
+                         "not a file written by `skhybrid fit`.") from error
+    if not isinstance(bundle, dict) or "model" not in bundle:
+        raise ValueError(f"{path} is not a model saved by `skhybrid fit`.")
+    return bundle
+
+
+def _predict(args) -> int:
     import pandas as pd
 
-    bundle = joblib.load(args.model_file)
-    if not isinstance(bundle, dict) or "model" not in bundle:
-        raise ValueError(f"{args.model_file} is not a model saved by `skhybrid fit`.")
+    from .utils import write_atomically
+
+    _check_output_file(args.out)
+    bundle = _load_bundle(args.model_file)
     structures, ids = _read_inputs(args.inputs)
     predictions = bundle["model"].predict(structures)
     frame = pd.DataFrame({"id": ids, bundle["target"]: predictions})
     if args.out == "-":
         print(frame.to_csv(index=False), end="")
     else:
-        frame.to_csv(args.out, index=False)
+        write_atomically(args.out, frame.to_csv(index=False))
         print(f"Predicted {bundle['target']} of {len(ids)} structures with {bundle['name']}; wrote {args.out}")
     return 0
 
@@ -136,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Predict materials properties from crystal structures with hybrid "
         "composition + graph models.",
     )
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error (by default a one-line message)")
     sub = parser.add_subparsers(dest="command", required=True)
     base = sub.add_parser(
         "baseline",
@@ -151,9 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     base.add_argument("--n-jobs", type=int, default=None, help="cores for the forest (default: 1)")
     base.set_defaults(func=_baseline)
 
-    from .benchmark._registry import DEFAULT_MODELS, MODELS
+    from .catalogue import CATALOGUE, DEFAULT_BENCHMARK
 
-    model_list = "\n".join(f"  {name:<24} {spec.description}" for name, spec in MODELS.items())
+    model_list = "\n".join(f"  {name:<24} {spec.description}" for name, spec in CATALOGUE.items())
     bench = sub.add_parser(
         "benchmark",
         help="run the Matbench protocol (or k-fold CV on your data) for several models and write a report",
@@ -169,8 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("task", nargs="?", default=None,
                        help="Matbench task, e.g. matbench_phonons (default without --data: matbench_phonons)")
-    bench.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), metavar="MODEL",
-                       help=f"models to run, listed below (default: {' '.join(DEFAULT_MODELS)})")
+    bench.add_argument("--models", nargs="+", default=list(DEFAULT_BENCHMARK), metavar="MODEL",
+                       help=f"models to run, listed below (default: {' '.join(DEFAULT_BENCHMARK)})")
     bench.add_argument("--folds", nargs="+", type=int, default=None,
                        help="folds to run (default: all; fold 0 with --quick)")
     bench.add_argument("--data", default=None,
@@ -186,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--device", default="auto",
                        help="torch device for graph networks (default: auto = CUDA if present)")
     bench.add_argument("--seed", type=int, default=0, help="random_state of every model and of --cv folds (default: 0)")
+    bench.add_argument("--threads", type=int, default=1,
+                       help="torch threads per fit (default: 1, steady on a busy machine; models that train "
+                       "members in parallel give each worker one)")
     bench.add_argument("--quick", action="store_true",
                        help="fold 0 only, 5 epochs, 50 trees, 2-fold internal CV: checks the setup in minutes")
     bench.add_argument("--force", action="store_true",
@@ -198,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a registry model on a data file or folder and save it with joblib.\n\nExample:\n"
         "  skhybrid fit late-fusion --data my_cifs/ --target band_gap --out band_gap.joblib",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    fit.add_argument("model", choices=list(MODELS), metavar="MODEL", help=f"one of: {', '.join(MODELS)}")
+    fit.add_argument("model", choices=list(CATALOGUE), metavar="MODEL", help=f"one of: {', '.join(CATALOGUE)}")
     fit.add_argument("--data", required=True, help="folder of CIF/POSCAR files with targets.csv, or a .json(.gz)")
     fit.add_argument("--target", required=True, help="the column to learn")
     fit.add_argument("--out", default="model.joblib", help="where to save the model (default: %(default)s)")
@@ -226,13 +277,22 @@ def main(argv=None) -> int:
     from ._config import config_context
 
     args = build_parser().parse_args(argv)
+    if hasattr(args, "data_dir") and args.data_dir is None:
+        args.data_dir = _default_data_dir()
     try:
         with config_context(show_progress=not getattr(args, "no_progress", True)):
             return args.func(args)
-    except (ValueError, FileNotFoundError, ImportError) as exc:
+    except (ValueError, OSError, ImportError) as exc:
         # bad input: the message names what is wrong and the fix; a traceback adds nothing
+        if args.debug:
+            raise
         print(f"skhybrid {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        hint = ("; every finished (model, fold) is saved and the report is up to date: run the same command "
+                "again to resume") if args.command == "benchmark" else ""
+        print(f"\nskhybrid {args.command}: interrupted{hint}.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ def test_quick_benchmark_writes_a_report_that_matches_the_predictions(tmp_path, 
         row = re.search(rf"^\| {re.escape(model)} \| 0 \| ([\d.]+) \+/-", report, re.M)
         assert float(row.group(1)) == pytest.approx(mae, rel=1e-3)  # the table holds what the predictions give
         assert (out / "matbench" / f"{model}.json.gz").exists()
-    assert "MEGNet | 28.8" in report  # leaderboard beside the results
+    assert "MEGNet (kgcnn) | 28.76" in report  # leaderboard beside the results
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "<table" in html
     assert records.loc["rf-magpie", "mae"] < records.loc["dummy", "mae"]

@@ -2,12 +2,12 @@
 
 - :func:`run_benchmark`: every (model, fold) fitted, scored and saved at once;
   reruns resume; reports in Markdown and HTML with plots and Matbench files.
-- :data:`MODELS`: the registry of named model defaults; :func:`build_model`.
+- :data:`MODELS` and :func:`build_model`: the catalogue of named models (:mod:`skhybrid.catalogue`).
 - :data:`LEADERBOARD`: reference figures shown beside the results.
 """
 
 from ._references import LEADERBOARD, LEADERBOARD_SOURCE
-from ._registry import DEFAULT_MODELS, MODELS, ModelSpec, build_model
+from ..catalogue import DEFAULT_MODELS, MODELS, ModelSpec, build_model
 from ._report import summarize, write_report
 from ._runner import load_benchmark_data, load_records, run_benchmark
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..utils import write_atomically
 from ._references import LEADERBOARD, LEADERBOARD_SOURCE
 
 __all__ = ["summarize", "write_report"]
@@ -64,20 +65,31 @@ def _plots(out: Path, results: pd.DataFrame, table: pd.DataFrame, bench) -> list
     unit = f" ({bench.unit})" if bench.unit else ""
     paths = []
 
-    fig, ax = plt.subplots(figsize=(max(4.5, 0.9 * len(table) + 2), 3.6))
-    positions = np.arange(len(table))
-    ax.bar(positions, table["mae_mean"], yerr=table["mae_std"], capsize=4, color="tab:blue", alpha=0.85)
-    for i, model in enumerate(table.index):
+    # the mean predictor is a reference line, not a bar: its error (several times any model's) would
+    # flatten every real model into the bottom of the axis
+    reference_models = [m for m in table.index if m == "dummy"]
+    bars = table.drop(index=reference_models)
+    fig, ax = plt.subplots(figsize=(max(5.5, 0.8 * len(bars) + 3.5), 3.8))
+    positions = np.arange(len(bars))
+    ax.bar(positions, bars["mae_mean"], yerr=bars["mae_std"], capsize=4, color="tab:blue", alpha=0.85)
+    for i, model in enumerate(bars.index):
         folds = results.loc[results["model"] == model, "mae"]
         ax.scatter(np.full(len(folds), i), folds, color="black", s=10, zorder=3)
-    styles = ["--", ":", "-.", (0, (5, 1))]
+    styles = ["--", ":", "-.", (0, (5, 1)), (0, (1, 1)), (0, (3, 1, 1, 1))]
     for (name, value), style in zip(LEADERBOARD.get(bench.matbench_task or "", {}).items(), styles):
         ax.axhline(value, color="gray", lw=0.9, ls=style, label=f"leaderboard {name}: {value}")
+    for model in reference_models:
+        ax.axhline(table.loc[model, "mae_mean"], color="tab:red", lw=1.0,
+                   label=f"{model} (mean predictor): {table.loc[model, 'mae_mean']:.3g}")
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7, loc="upper left")
-    ax.set_xticks(positions, table.index, rotation=30, ha="right")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    ax.set_xticks(positions, bars.index, rotation=30, ha="right")
     ax.set_ylabel(f"MAE{unit}")
-    ax.set_title(f"{bench.name}: MAE per model (bars: mean +/- std; dots: folds)", fontsize=9)
+    if len(bars):
+        top = max(float((bars["mae_mean"] + bars["mae_std"].fillna(0)).max()),
+                  float(results.loc[results["model"].isin(bars.index), "mae"].max()))
+        ax.set_ylim(0, 1.15 * top)
+    ax.set_title(f"{bench.name}: MAE per model\n(bars: mean +/- std over folds; dots: folds)", fontsize=9)
     fig.tight_layout()
     paths.append(plots / "mae_per_model.png")
     fig.savefig(paths[-1], dpi=120)
@@ -156,12 +168,44 @@ def _matbench_files(out: Path, results: pd.DataFrame, bench) -> list[Path]:
                 task.record(int(fold), predictions["y_pred"].to_numpy())
             benchmark.add_metadata({"algorithm": f"skhybrid {model}"})
             path = folder / f"{model}.json.gz"
-            benchmark.to_file(str(path))
+            _write_gzipped(benchmark, path)
         paths.append(path)
     return paths
 
 
-def write_report(out, results: pd.DataFrame, bench) -> dict:
+def _write_gzipped(benchmark, path: Path) -> None:
+    """``MatbenchBenchmark.to_file`` writes plain JSON whatever the name; gzip it, atomically."""
+    import gzip
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+        plain = Path(tmp) / "results.json"
+        benchmark.to_file(str(plain))
+        # mtime=0: the same results give the same bytes
+        write_atomically(path, gzip.compress(plain.read_bytes(), mtime=0))
+
+
+def _components_table(out: Path, results: pd.DataFrame, unit: str) -> list[str]:
+    """MAE of every part of the fusion models and ensembles (their bases and members) on the same folds."""
+    rows = []
+    for _, row in results.sort_values(["model", "fold"]).iterrows():
+        components = row.get("components")
+        if isinstance(components, dict):
+            for name, mae in components.items():
+                rows.append((row["model"], name, int(row["fold"]), mae))
+    if not rows:
+        return []
+    frame = pd.DataFrame(rows, columns=["model", "component", "fold", "mae"])
+    lines = ["Inside the fusion models and ensembles: the test MAE of each part, as trained inside the model "
+             "(bases; `name/k` is member `k` of a base or an ensemble), on the same folds:", "",
+             f"| model | part | folds | MAE ({unit}) | per fold |", "|---|---|---|---:|---|"]
+    for (model, component), group in frame.groupby(["model", "component"], sort=False):
+        lines.append(f"| {model} | {component} | {','.join(map(str, group['fold']))} | {group['mae'].mean():.4g} | "
+                     + ", ".join(f"{v:.4g}" for v in group["mae"]) + " |")
+    return lines + [""]
+
+
+def write_report(out, results: pd.DataFrame, bench, *, expected=None, quick=False) -> dict:
     """Write ``report.md``, ``report.html``, ``plots/*.png`` and Matbench files; return their paths.
 
     :func:`run_benchmark` calls it at the end of every run; call it yourself
@@ -176,6 +220,10 @@ def write_report(out, results: pd.DataFrame, bench) -> dict:
     bench : BenchmarkData
         The data the results belong to (:func:`load_benchmark_data`), for the
         name, unit, targets and the leaderboard row.
+    expected : (models, folds), optional
+        What the run asked for: (model, fold) pairs without a record are listed as missing.
+    quick : bool, default=False
+        The results come from a ``--quick`` run (short training): said at the top.
 
     Returns
     -------
@@ -196,11 +244,22 @@ def write_report(out, results: pd.DataFrame, bench) -> dict:
     matbench = _matbench_files(out, results, bench)
     unit = bench.unit or "target units"
     reference = LEADERBOARD.get(bench.matbench_task or "")
-    lines = [f"# Benchmark: {bench.name}", "",
+    status = []
+    if quick:
+        status.append("**Quick run** (`--quick`: fold 0, 5 epochs, 50 trees): a check of the setup, not a "
+                      "measurement of accuracy.")
+    if expected is not None:
+        done = set(zip(results["model"], results["fold"].astype(int)))
+        missing = [(m, f) for m in expected[0] for f in expected[1] if (m, int(f)) not in done]
+        if missing:
+            status.append(f"**Incomplete**: {len(missing)} of {len(expected[0]) * len(expected[1])} (model, fold) "
+                          "fits are missing (" + ", ".join(f"{m} fold {f}" for m, f in missing[:12])
+                          + (", ..." if len(missing) > 12 else "") + "); rerun the same command to finish them.")
+    lines = [f"# Benchmark: {bench.name}", "", *[line + "\n" for line in status],
              f"Target `{bench.target}` ({unit}); {len(bench.y)} samples; "
              + ("official Matbench v0.1 folds" if bench.matbench_task else f"{len(bench.folds)}-fold shuffled CV")
              + "; mean +/- std over the folds run.", "",
-             _markdown_table(table, unit), ""]
+             _markdown_table(table, unit), "", *_components_table(out, results, unit)]
     if reference:
         lines += ["Leaderboard, for reference (" + LEADERBOARD_SOURCE + "):", "",
                   "| model | MAE |", "|---|---:|", *[f"| {k} | {v} |" for k, v in reference.items()], ""]
@@ -212,7 +271,7 @@ def write_report(out, results: pd.DataFrame, bench) -> dict:
     if matbench:
         lines += ["Matbench results files: " + ", ".join(f"`matbench/{p.name}`" for p in matbench), ""]
     markdown = "\n".join(lines)
-    (out / "report.md").write_text(markdown)
+    write_atomically(out / "report.md", markdown)
 
     images = "".join(f'<figure><img alt="{p.stem}" src="data:image/png;base64,'
                      f'{base64.b64encode(p.read_bytes()).decode()}"></figure>' for p in plots)
@@ -220,9 +279,11 @@ def write_report(out, results: pd.DataFrame, bench) -> dict:
     page = ("<!doctype html><html><head><meta charset='utf-8'><title>" + html.escape(bench.name) +
             "</title><style>body{font-family:sans-serif;max-width:70em;margin:2em auto}"
             "pre{white-space:pre-wrap}img{max-width:100%}</style></head><body>"
-            f"<h1>Benchmark: {html.escape(bench.name)}</h1>{_html_table(table, unit)}{_html_reference(reference)}"
+            f"<h1>Benchmark: {html.escape(bench.name)}</h1>"
+            + "".join(f"<p>{html.escape(line.replace('**', ''))}</p>" for line in status)
+            + f"{_html_table(table, unit)}{_html_reference(reference)}"
             f"<details><summary>Markdown report</summary><pre>{body}</pre></details>{images}</body></html>")
-    (out / "report.html").write_text(page)
+    write_atomically(out / "report.html", page)
     return {"markdown": out / "report.md", "html": out / "report.html", "plots": plots, "matbench": matbench}
 
 

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from .._config import config_context
-from ._registry import DEFAULT_MODELS, build_model, check_model_names
+from ..utils import write_atomically
+from ..catalogue import DEFAULT_BENCHMARK, build, check_model_names
 
 __all__ = ["BenchmarkData", "load_benchmark_data", "run_benchmark"]
 
@@ -111,8 +112,16 @@ def load_benchmark_data(task=None, *, data=None, target=None, cv=5, seed=0, data
 
 def _check_config(out: Path, config: dict, force: bool) -> None:
     path = out / CONFIG_FILE
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder; choose a folder for the results.")
     if path.exists():
-        previous = json.loads(path.read_text())
+        try:
+            previous = json.loads(path.read_text())
+        except ValueError as error:
+            if not force:
+                raise ValueError(f"{path} is damaged ({error}); delete it if the folder holds this configuration's "
+                                 "results, or pass --force to discard them.") from error
+            previous = {}
         if previous != config and not force:
             differences = {k: (previous.get(k), config.get(k)) for k in sorted(set(previous) | set(config))
                            if previous.get(k) != config.get(k)}
@@ -124,19 +133,15 @@ def _check_config(out: Path, config: dict, force: bool) -> None:
             for folder in ("records", "predictions"):
                 for file in (out / folder).glob("*"):
                     file.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    (out / CONFIG_FILE).write_text(json.dumps(config, indent=1, sort_keys=True))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"cannot create the output folder {out} ({error.strerror}); choose another --out.") from error
+    write_atomically(out / CONFIG_FILE, json.dumps(config, indent=1, sort_keys=True))
 
 
 def _record_path(out: Path, model: str, fold: int) -> Path:
     return out / "records" / f"{model}__fold{fold}.json"
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 class _Interrupt:
@@ -164,10 +169,12 @@ class _Interrupt:
         return False
 
 
-def _tuned(model, n_trials: int, seed: int):
+def _tuned(name, model, n_trials: int, seed: int):
+    from ..catalogue import CATALOGUE
     from ..tuning import HybridSearchCV, default_search_space
 
-    space = default_search_space(model)
+    entry = CATALOGUE[name]
+    space = entry.search_space(model) if entry.search_space else default_search_space(model)
     if not space:
         return model
     return HybridSearchCV(model, space, n_trials=n_trials, cv=3, random_state=seed)
@@ -186,9 +193,9 @@ def _metrics(y_true, y_pred) -> dict:
                 r2=float(r2_score(y_true, y_pred)), max_error=float(max_error(y_true, y_pred)))
 
 
-def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_MODELS, folds=None,
+def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BENCHMARK, folds=None,
                   out="benchmark-results", data_dir=None, tune=0, device="auto", seed=0, quick=False, force=False,
-                  progress=True) -> pd.DataFrame:
+                  progress=True, threads=1) -> pd.DataFrame:
     """Run (or resume) a benchmark; return one row per (model, fold) with its metrics.
 
     For each model and fold: fit on the fold's training samples, predict its
@@ -205,7 +212,7 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_MOD
     task : str, optional
         A Matbench task (official folds). Or ``data`` + ``target`` (+ ``cv``).
     models : sequence of str
-        Registry names (see :data:`skhybrid.benchmark.MODELS`).
+        Catalogue names (see :data:`skhybrid.catalogue.CATALOGUE`).
     folds : sequence of int, optional
         Folds to run; all by default, fold 0 alone with ``quick``.
     tune : int, default=0
@@ -228,6 +235,9 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_MOD
         Reuse an ``out`` that holds another configuration, discarding its results.
     progress : bool, default=True
         Progress bars on stderr (see :func:`skhybrid.config_context`).
+    threads : int or None, default=1
+        torch threads for the fits (:func:`skhybrid.utils.torch_threads`); one is steady on a busy
+        machine and, on these small graphs, about as fast as two. ``None`` leaves torch's default.
 
     Returns
     -------
@@ -271,19 +281,22 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_MOD
     _check_config(out, config, force)
 
     pairs = [(m, int(f)) for m in models for f in folds]
-    todo = [(m, f) for m, f in pairs if not _record_path(out, m, f).exists()]
+    todo = [(m, f) for m, f in pairs if not _finished(out, m, f)]
     bar = tqdm(total=len(pairs), initial=len(pairs) - len(todo), desc=f"{bench.name}", unit="fit",
                disable=not progress)
     # the runner's bar stays; the steps inside a fit (features, graphs, epochs, internal folds) show
     # their own bars beneath it while they run
-    with _Interrupt() as interrupt, config_context(show_progress=progress):
+    from ..utils import torch_threads
+
+    with _Interrupt() as interrupt, config_context(show_progress=progress), torch_threads(threads), \
+            _report_on_interrupt(out, models, folds, bench, quick):
         for name, fold in todo:
             bar.set_postfix_str(f"{name}, fold {fold}")
             train, test = bench.folds[fold]
             X_train, X_test = [bench.X[i] for i in train], [bench.X[i] for i in test]
-            model = build_model(name, seed=seed, quick=quick, device=device)
+            model = build(name, seed=seed, quick=quick, device=device)
             if tune:
-                model = _tuned(model, tune, seed)
+                model = _tuned(name, model, tune, seed)
             start = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
@@ -294,24 +307,111 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_MOD
             start = time.perf_counter()
             pred = np.asarray(model.predict(X_test), dtype=float).ravel()
             predict_s = time.perf_counter() - start
+            components = component_predictions(model, X_test)
             record = dict(model=name, fold=fold, n_train=len(train), n_test=len(test), fit_s=fit_s,
-                          predict_s=predict_s, **_metrics(bench.y[test], pred))
+                          predict_s=predict_s, torch_threads=threads, **_metrics(bench.y[test], pred))
             if tune and hasattr(model, "best_params_"):
                 record["best_params"] = {k: (v if isinstance(v, (int, float, str, bool, list)) else str(v))
                                          for k, v in model.best_params_.items()}
-            frame = pd.DataFrame({"id": [bench.ids[i] for i in test], "y_true": bench.y[test], "y_pred": pred})
-            _write_atomically(out / "predictions" / f"{name}__fold{fold}.csv", frame.to_csv(index=False))
-            _write_atomically(_record_path(out, name, fold), json.dumps(record, indent=1))
+            if components:
+                record["components"] = {key: _metrics(bench.y[test], value)["mae"] for key, value in components.items()}
+            frame = pd.DataFrame({"id": [bench.ids[i] for i in test], "y_true": bench.y[test], "y_pred": pred,
+                                  **{f"{COMPONENT_PREFIX}{key}": value for key, value in components.items()}})
+            write_atomically(out / "predictions" / f"{name}__fold{fold}.csv", frame.to_csv(index=False))
+            write_atomically(_record_path(out, name, fold), json.dumps(record, indent=1))
             bar.update(1)
             unit = f" {bench.unit}" if bench.unit else ""
             bar.write(f"{name} fold {fold}: MAE {record['mae']:.4g}{unit} ({fit_s:.1f} s)")
+            _report(out, models, folds, bench, quick)
     bar.close()
-    results = load_records(out)
-    results = results[results["model"].isin(models) & results["fold"].isin(folds)]
+    return _report(out, models, folds, bench, quick)
+
+
+class _report_on_interrupt:
+    """On Ctrl-C: write the report of what finished, then let the interrupt through."""
+
+    def __init__(self, *args):
+        self.args = args
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        if kind is KeyboardInterrupt:
+            _report(*self.args)
+        return False
+
+
+def _report(out, models, folds, bench, quick):
     from ._report import write_report
 
-    write_report(out, results, bench)
+    results = load_records(out)
+    if results.empty:
+        return results
+    results = results[results["model"].isin(models) & results["fold"].isin(folds)]
+    write_report(out, results, bench, expected=(list(models), list(folds)), quick=quick)
     return results
+
+
+#: column prefix of a component's predictions in ``predictions/<model>__fold<k>.csv``
+COMPONENT_PREFIX = "pred:"
+
+
+def component_predictions(model, X) -> dict:
+    """Test predictions of the parts of a fitted fusion model or ensemble, by name.
+
+    ``{"megnet": ..., "megnet/0": ..., "megnet/1": ..., "descriptors": ...}`` for a late fusion of a
+    descriptor model and a two-model committee: each base, and each member of a base (or of the
+    model) that keeps members (``estimators_`` with a ``transform`` giving their predictions). Empty
+    for a plain model. They let a report score every part of a hybrid on the same folds.
+    """
+    parts = {}
+
+    def members(prefix, estimator):
+        inner = getattr(estimator, "estimators_", None)
+        if isinstance(inner, list) and hasattr(estimator, "transform") and not hasattr(estimator, "named_estimators_"):
+            values = np.asarray(estimator.transform(X), dtype=float)
+            if values.ndim == 2 and values.shape[1] == len(inner):
+                for k in range(len(inner)):
+                    parts[f"{prefix}{k}"] = values[:, k]
+
+    named = getattr(model, "named_estimators_", None)
+    if named is not None:
+        for name, base in named.items():
+            parts[name] = np.asarray(base.predict(X), dtype=float).ravel()
+            members(f"{name}/", base)
+    else:
+        members("member/", model)
+    return parts
+
+
+def _finished(out: Path, model: str, fold: int) -> bool:
+    """Whether a (model, fold) has a complete record and predictions; a damaged one is moved aside."""
+    record_path = _record_path(out, model, fold)
+    predictions = out / "predictions" / f"{model}__fold{fold}.csv"
+    if not record_path.exists():
+        return False
+    problem = None
+    try:
+        record = json.loads(record_path.read_text())
+        if not isinstance(record, dict) or not {"model", "fold", "mae", "fit_s"} <= set(record):
+            problem = "it lacks the metrics"
+        elif not predictions.exists():
+            problem = f"{predictions.name} is missing"
+        else:
+            n_rows = len(pd.read_csv(predictions))
+            if n_rows != record.get("n_test", n_rows):
+                problem = f"{predictions.name} has {n_rows} rows, not {record['n_test']}"
+    except (ValueError, OSError) as error:  # JSON or CSV truncated by a kill
+        problem = f"it cannot be read ({type(error).__name__}: {error})"
+    if problem is None:
+        return True
+    for path in (record_path, predictions):
+        if path.exists():
+            path.replace(path.with_name(path.name + ".corrupt"))
+    warnings.warn(f"{record_path} was damaged ({problem}); moved aside as *.corrupt, {model} fold {fold} is "
+                  "computed again.", UserWarning, stacklevel=3)
+    return False
 
 
 def load_records(out) -> pd.DataFrame:
@@ -332,5 +432,11 @@ def load_records(out) -> pd.DataFrame:
     >>> from skhybrid.benchmark import load_records, summarize
     >>> summarize(load_records("benchmark-results"))            # doctest: +SKIP
     """
-    rows = [json.loads(p.read_text()) for p in sorted((Path(out) / "records").glob("*.json"))]
+    rows = []
+    for path in sorted((Path(out) / "records").glob("*.json")):
+        try:
+            rows.append(json.loads(path.read_text()))
+        except ValueError as error:
+            raise ValueError(f"{path} is not a valid record ({error}); delete it (or rerun the benchmark, which "
+                             "moves damaged records aside and recomputes them).") from error
     return pd.DataFrame(rows)

@@ -7,10 +7,11 @@ loaded on first use: ``import skhybrid`` stays fast for composition-only work.
 import importlib
 
 from ._magpie import MagpieFeaturizer
+from ._structure import StructureFeaturizer
 
 _LAZY = {"StructureGraphizer": "._graph", "CrystalGraph": "._crystal_graph", "clear_graph_cache": "._graph_cache"}
 
-__all__ = ["CrystalGraph", "MagpieFeaturizer", "StructureGraphizer", "clear_graph_cache"]
+__all__ = ["CrystalGraph", "MagpieFeaturizer", "StructureFeaturizer", "StructureGraphizer", "clear_graph_cache"]
 
 
 def __getattr__(name):

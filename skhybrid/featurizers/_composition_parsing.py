@@ -34,13 +34,17 @@ class ParsedComposition(NamedTuple):
 
 def _from_pairs(pairs, describe) -> ParsedComposition:
     """``describe()`` names the input in an error message; it is built only on error."""
-    z_of = element_tables().z_of
+    tables = element_tables()
+    z_of = tables.z_of
     amounts: dict[int, float] = {}
     for symbol, amount in pairs:
         try:
             z = z_of[symbol]
         except KeyError:
             raise ValueError(f"unknown element {symbol!r} in {describe()}") from None
+        if not tables.magpie_known[z].any():
+            # every value would be a placeholder (the tables' mean): refuse rather than invent a composition
+            raise ValueError(f"element {symbol} in {describe()} has no Magpie data (the tables cover Z <= 112)")
         amounts[z] = amounts.get(z, 0.0) + amount
     elements = tuple((z, a) for z, a in amounts.items() if a >= _AMOUNT_TOLERANCE)
     if not elements:

@@ -65,7 +65,8 @@ class CrystalGraph(Data):
 
 
 def periodic_neighbors(structure, cutoff: float, max_neighbors: int):
-    """The ``max_neighbors`` nearest neighbours of every site within ``cutoff``, periodic images included.
+    """The ``max_neighbors`` nearest neighbours of every site within ``cutoff``, periodic images included
+    (all of them for ``max_neighbors=None``).
 
     Returns ``(centre, neighbour, image, distance)`` sorted by centre, then distance;
     equal distances are ordered by neighbour index, then by pymatgen's order
@@ -74,6 +75,8 @@ def periodic_neighbors(structure, cutoff: float, max_neighbors: int):
     centre, neighbor, image, distance = structure.get_neighbor_list(r=cutoff)
     order = np.lexsort((neighbor, distance, centre))
     centre, neighbor, image, distance = centre[order], neighbor[order], image[order], distance[order]
+    if max_neighbors is None:
+        return centre, neighbor, image, distance
     # rank of each entry within its centre's list; keep the first max_neighbors
     starts = np.searchsorted(centre, centre, side="left")
     keep = (np.arange(len(centre)) - starts) < max_neighbors

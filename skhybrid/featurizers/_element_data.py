@@ -34,6 +34,7 @@ class ElementTables:
     symbols: tuple            # symbols[Z]; symbols[0] == ""
     z_of: dict                # symbol -> Z
     magpie: np.ndarray        # (MAX_Z + 1, 22) Magpie properties, imputed
+    magpie_known: np.ndarray  # (MAX_Z + 1, 22) bool: the value is the table's, not imputed
     valence: np.ndarray       # (MAX_Z + 1, 5) s, p, d, f and total valence electrons
     pauling_x: np.ndarray     # (MAX_Z + 1,) Pauling electronegativity, imputed
     oxidation_states: tuple   # oxidation_states[Z]: the states charge balance may use
@@ -66,8 +67,10 @@ def element_tables() -> ElementTables:
     from pymatgen.core.periodic_table import Element
 
     symbols = ("",) + tuple(Element.from_Z(z).symbol for z in range(1, MAX_Z + 1))
-    properties = {name: _impute(_read_magpie_table(name)) for name in set(MAGPIE_PROPERTIES) | set(VALENCE_PROPERTIES)}
+    raw = {name: _read_magpie_table(name) for name in set(MAGPIE_PROPERTIES) | set(VALENCE_PROPERTIES)}
+    properties = {name: _impute(values) for name, values in raw.items()}
     magpie = np.column_stack([properties[name] for name in MAGPIE_PROPERTIES])
+    magpie_known = np.column_stack([~np.isnan(raw[name]) for name in MAGPIE_PROPERTIES])
     valence = np.column_stack([properties[name] for name in VALENCE_PROPERTIES])
 
     with warnings.catch_warnings():
@@ -90,6 +93,7 @@ def element_tables() -> ElementTables:
         symbols=symbols,
         z_of={s: z for z, s in enumerate(symbols) if s},
         magpie=magpie,
+        magpie_known=magpie_known,
         valence=valence,
         pauling_x=x_filled,
         oxidation_states=tuple(states),

@@ -71,13 +71,19 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
     ----------
     cutoff : float, default=8.0
         Neighbour search radius in Angstrom.
-    max_neighbors : int, default=12
-        Neighbours kept per atom (the nearest ones).
+    max_neighbors : int or None, default=12
+        Neighbours kept per atom (the nearest ones); ``None`` keeps every
+        neighbour within ``cutoff`` (a radius graph, as kgcnn's MEGNet and
+        SchNet use).
     atom_features : {"cgcnn", "z"}, default="cgcnn"
         ``"cgcnn"`` stores the CGCNN encoding as ``x``; ``"z"`` stores only the
         atomic numbers, for models with a learned element embedding.
     n_gaussians : int, default=41
         Gaussians of the distance expansion.
+    gaussian_width : float or None, default=None
+        Width ``w`` of the distance Gaussians in Angstrom; ``None`` uses their
+        spacing, ``cutoff / (n_gaussians - 1)`` (CGCNN's 0.2 A). kgcnn's MEGNet
+        recipe uses 25 Gaussians of width 0.4 over 5 A.
     line_graph : bool, default=False
         Build the bond-angle line graph (ALIGNN).
     n_angle_basis : int, default=40
@@ -132,9 +138,10 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "cutoff": [Interval(Real, 0, None, closed="neither")],
-        "max_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "max_neighbors": [Interval(Integral, 1, None, closed="left"), None],
         "atom_features": [StrOptions({"cgcnn", "z"})],
         "n_gaussians": [Interval(Integral, 2, None, closed="left")],
+        "gaussian_width": [Interval(Real, 0, None, closed="neither"), None],
         "line_graph": ["boolean"],
         "n_angle_basis": [Interval(Integral, 2, None, closed="left")],
         "global_features": [HasMethods(["fit", "transform"]), None],
@@ -149,6 +156,7 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
         max_neighbors=12,
         atom_features="cgcnn",
         n_gaussians=41,
+        gaussian_width=None,
         line_graph=False,
         n_angle_basis=40,
         global_features=None,
@@ -160,6 +168,7 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
         self.max_neighbors = max_neighbors
         self.atom_features = atom_features
         self.n_gaussians = n_gaussians
+        self.gaussian_width = gaussian_width
         self.line_graph = line_graph
         self.n_angle_basis = n_angle_basis
         self.global_features = global_features
@@ -254,9 +263,10 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
     def _graph_params(self) -> dict:
         return dict(
             cutoff=float(self.cutoff),
-            max_neighbors=int(self.max_neighbors),
+            max_neighbors=None if self.max_neighbors is None else int(self.max_neighbors),
             atom_features=self.atom_features,
             n_gaussians=int(self.n_gaussians),
+            gaussian_width=None if self.gaussian_width is None else float(self.gaussian_width),
             line_graph=bool(self.line_graph),
             n_angle_basis=int(self.n_angle_basis),
             occupancy=self.occupancy,
@@ -326,11 +336,34 @@ def _node_features(structure, index, atom_features, occupancy):
     return z, x
 
 
+#: Two atoms closer than this (A) are taken as coincident, which no crystal graph can represent.
+MIN_DISTANCE = 0.3
+
+
+def _check_no_coincident_atoms(structure, index) -> None:
+    """Raise for two atoms at (nearly) the same place: their bond would have zero length.
+
+    pymatgen's neighbour search leaves out pairs at zero distance, so exact duplicates are looked
+    for among the wrapped fractional coordinates, and near ones among the bonds.
+    """
+    frac = np.round(np.mod(structure.frac_coords, 1.0), 6) % 1.0
+    _, first, counts = np.unique(frac, axis=0, return_index=True, return_counts=True)
+    if (counts > 1).any():
+        site = int(first[np.argmax(counts > 1)])
+        raise ValueError(f"X[{index}] has two atoms at the same position (site {site} and another); "
+                         "remove the duplicate site.")
+    centre, neighbor, _, distance = structure.get_neighbor_list(r=MIN_DISTANCE)
+    if len(distance):
+        raise ValueError(f"X[{index}] has atoms {int(centre[0])} and {int(neighbor[0])} only "
+                         f"{float(distance[0]):.3g} A apart (coincident atoms); fix the structure.")
+
+
 def structure_to_graph(structure, index, *, cutoff, max_neighbors, atom_features, n_gaussians,
-                       line_graph: bool, n_angle_basis, occupancy):
+                       gaussian_width=None, line_graph: bool, n_angle_basis, occupancy):
     """One structure's CrystalGraph, and whether its cutoff had to grow."""
     z, x = _node_features(structure, index, atom_features, occupancy)
     n_atoms = len(structure)
+    _check_no_coincident_atoms(structure, index)
     radius, grown = cutoff, False
     for _ in range(MAX_CUTOFF_GROWTHS + 1):
         centre, neighbor, image, distance = periodic_neighbors(structure, radius, max_neighbors)
@@ -348,7 +381,7 @@ def structure_to_graph(structure, index, *, cutoff, max_neighbors, atom_features
     graph = CrystalGraph(
         z=torch.from_numpy(z),
         edge_index=torch.from_numpy(np.stack([neighbor, centre]).astype(np.int64)),
-        edge_attr=to_tensor(gaussian_expansion(distance, 0.0, cutoff, n_gaussians), torch.float32),
+        edge_attr=to_tensor(gaussian_expansion(distance, 0.0, cutoff, n_gaussians, gaussian_width), torch.float32),
         distance=to_tensor(distance, torch.float32),
         edge_vec=to_tensor(edge_vec, torch.float32),
         num_nodes=n_atoms,

@@ -174,6 +174,8 @@ class MagpieFeaturizer(TransformerMixin, BaseEstimator):
         """
         self._validate_params()
         samples = as_sample_list(X)
+        if not samples:
+            return np.empty((0, len(_feature_names(self.preset))))
         n_jobs = effective_n_jobs(self.n_jobs)
         with progress_bar(total=len(samples), desc="Magpie features", unit="sample") as bar:
             if n_jobs > 1 and len(samples) >= 2 * n_jobs:

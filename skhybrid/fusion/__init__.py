@@ -6,12 +6,14 @@
   Structures, weights fixed or chosen on out-of-fold predictions.
 - :class:`StackingFusionRegressor`: a final estimator on out-of-fold
   predictions plus composition features.
+- :class:`DisjointHoldouts`: a few held-out slices, for out-of-fold weights on a budget.
 """
 
 from ._late import LateFusionRegressor
+from ._splits import DisjointHoldouts
 from ._stacking import StackingFusionRegressor
 
-__all__ = ["EarlyFusionRegressor", "LateFusionRegressor", "StackingFusionRegressor"]
+__all__ = ["DisjointHoldouts", "EarlyFusionRegressor", "LateFusionRegressor", "StackingFusionRegressor"]
 
 
 def __getattr__(name):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from numbers import Integral
 
 import numpy as np
@@ -10,11 +11,45 @@ from sklearn.base import RegressorMixin, clone
 from sklearn.model_selection import KFold, check_cv
 from sklearn.utils import Bunch, _safe_indexing
 from sklearn.utils.metaestimators import _BaseComposition
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from ..utils import as_sample_list, progress_bar
+from ..utils import fit_all, with_random_state
 
-__all__ = ["BaseFusion", "check_estimators", "check_internal_cv", "fit_base", "out_of_fold_predictions"]
+__all__ = ["BaseFusion", "FoldModels", "check_estimators", "check_internal_cv", "check_samples", "check_splits",
+           "fit_base", "out_of_fold_predictions", "prepare_targets", "score"]
+
+
+def check_samples(X, owner: str) -> int:
+    """The number of samples of ``X``, which is passed on untouched (a list of Structures, an array, ...)."""
+    from pymatgen.core import Structure
+
+    if isinstance(X, Structure):
+        raise ValueError(f"{owner}: X is a single Structure; wrap it in a list: [structure].")
+    if isinstance(X, (str, bytes)) or not hasattr(X, "__len__"):
+        raise ValueError(f"{owner}: X must be a list, array, DataFrame or Series of samples, got "
+                         f"{type(X).__name__}.")
+    return _num_samples(X)
+
+
+def prepare_targets(y, n_samples: int, owner: str) -> np.ndarray:
+    """Targets as floats, 1-D for one target; their length must match the samples."""
+    y = np.asarray(y, dtype=float)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim not in (1, 2) or len(y) != n_samples:
+        raise ValueError(f"{owner}: y must have one row per sample ({n_samples}), got shape {y.shape}.")
+    return y
+
+
+def score(metric, y, pred) -> float:
+    """``metric`` ("mae", "mse" or a callable) of the labelled entries."""
+    keep = np.isfinite(y)
+    y, pred = y[keep], pred[keep]
+    if metric == "mae":
+        return float(np.mean(np.abs(y - pred)))
+    if metric == "mse":
+        return float(np.mean((y - pred) ** 2))
+    return float(metric(y, pred))
 
 
 def check_estimators(estimators, owner: str) -> tuple[list[str], list]:
@@ -50,8 +85,10 @@ def check_internal_cv(cv, n_samples: int, random_state, owner: str):
     return check_cv(cv)
 
 
-def _failure_hint(X) -> str:
-    first = X[0] if len(X) else None
+def _failure_hint(X, base) -> str:
+    if type(base).__name__ == "Pipeline":  # it has a featurizer in front already: the error is elsewhere
+        return ""
+    first = _safe_indexing(X, [0])[0] if _num_samples(X) and not hasattr(X, "iloc") else None
     if type(first).__name__ in ("Structure", "IStructure"):
         return (" Every base receives the raw Structures: make it a Pipeline that starts with a featurizer, "
                 "e.g. make_pipeline(MagpieFeaturizer(), RandomForestRegressor()) or "
@@ -60,49 +97,82 @@ def _failure_hint(X) -> str:
 
 
 def fit_base(name: str, base, X, y, where: str, owner: str):
-    """Fit a clone of ``base``; a failure names the base and where it happened."""
+    """Fit ``base`` (a fresh clone unless it is one already); a failure names the base and where it happened."""
     estimator = clone(base)
     try:
         return estimator.fit(X, y)
     except Exception as error:  # re-raised with the base and the fold named
         message = f"{owner}: base estimator {name!r} failed {where}: {type(error).__name__}: {error}"
-        message += _failure_hint(X)
+        message += _failure_hint(X, base)
         new_type = type(error) if isinstance(error, (ValueError, TypeError)) else RuntimeError
         raise new_type(message) from error
 
 
-def out_of_fold_predictions(names, bases, X, y, cv, owner: str, verbose: int = 0) -> np.ndarray:
-    """Predictions of every base on every sample from a model that never saw it.
-
-    Returns an array of shape ``(n_samples, n_bases)``, or ``(n_samples, n_bases, n_targets)``
-    for 2-D ``y``. ``cv`` must partition the samples (each one in exactly one test fold).
-    """
-    n = len(X)
+def check_splits(cv, X, y, owner: str, *, require_partition: bool) -> list:
+    """The internal splits; each sample in exactly one test fold, or at most one when not ``require_partition``."""
+    n = _num_samples(X)
     splits = list(cv.split(np.zeros((n, 1)), y))
     counts = np.zeros(n, dtype=int)
     for _, test in splits:
         counts[test] += 1
-    if not (counts == 1).all():
+    if require_partition and not (counts == 1).all():
         raise ValueError(f"{owner}: the internal cv must put every sample in exactly one test fold "
                          "(a partition, like KFold); out-of-fold predictions need it.")
-    oof = None
-    bar = progress_bar(total=len(bases) * len(splits), desc=f"{owner} out-of-fold", unit="fit")
-    for j, (name, base) in enumerate(zip(names, bases)):
-        for k, (train, test) in enumerate(splits):
-            bar.set_postfix_str(f"{name}, fold {k}", refresh=False)
-            start = time.perf_counter()
+    if (counts > 1).any() or not counts.any():
+        raise ValueError(f"{owner}: the internal cv must put each sample in at most one test fold, and some "
+                         "sample in one (e.g. KFold, or DisjointHoldouts for a few held-out slices).")
+    return splits
+
+
+def out_of_fold_predictions(names, bases, X, y, cv, owner: str, verbose: int = 0, *, require_partition=True,
+                            n_jobs=None, fold_seeds=None, return_models=False):
+    """Predictions of every base on every held-out sample from a model that never saw it.
+
+    Returns an array of shape ``(n_samples, n_bases)``, or ``(n_samples, n_bases, n_targets)``
+    for 2-D ``y``; NaN for samples in no test fold (allowed when not ``require_partition``).
+    The ``(base, fold)`` fits run in parallel with ``n_jobs`` (one torch thread each). With
+    ``fold_seeds``, the model of fold ``k`` has every ``random_state`` set to ``fold_seeds[k]``.
+    With ``return_models``, also the fitted models, a list per base.
+    """
+    n = _num_samples(X)
+    splits = check_splits(cv, X, y, owner, require_partition=require_partition)
+    fits = []
+    for name, base in zip(names, bases):
+        for k, (train, _) in enumerate(splits):
+            model = base if fold_seeds is None else with_random_state(base, fold_seeds[k])
             where = f"in fold {k} of {len(splits)} of the internal cross-validation"
-            model = fit_base(name, base, _safe_indexing(X, train), y[train], where, owner)
+            fits.append(partial(fit_base, name, model, _safe_indexing(X, train), y[train], where, owner))
+    start = time.perf_counter()
+    fitted = fit_all(fits, n_jobs=n_jobs, desc=f"{owner} out-of-fold")
+    if verbose:
+        print(f"[{owner}] {len(fits)} internal fits done in {time.perf_counter() - start:.1f} s", flush=True)
+    oof, models = None, []
+    for j in range(len(bases)):
+        models.append(fitted[j * len(splits):(j + 1) * len(splits)])
+        for model, (_, test) in zip(models[-1], splits):
             pred = np.asarray(model.predict(_safe_indexing(X, test)), dtype=float)
             if oof is None:
                 oof = np.full((n, len(bases), *pred.shape[1:]), np.nan)
             oof[test, j] = pred
-            bar.update(1)
-            if verbose:
-                print(f"[{owner}] {name}: fold {k + 1}/{len(splits)} done in {time.perf_counter() - start:.1f} s",
-                      flush=True)
-    bar.close()
-    return oof
+    return (oof, models) if return_models else oof
+
+
+class FoldModels:
+    """The models of one base fitted on the internal folds, predicting as their mean (a fitted committee).
+
+    What ``LateFusionRegressor(refit=False)`` keeps for each base instead of a refit.
+    """
+
+    def __init__(self, estimators):
+        self.estimators_ = list(estimators)
+
+    def transform(self, X):
+        return np.stack([np.asarray(m.predict(X), dtype=float) for m in self.estimators_], axis=1)
+
+    def predict(self, X, return_std=False):
+        predictions = self.transform(X)
+        mean = predictions.mean(axis=1)
+        return (mean, predictions.std(axis=1)) if return_std else mean
 
 
 class BaseFusion(RegressorMixin, _BaseComposition):
@@ -116,24 +186,23 @@ class BaseFusion(RegressorMixin, _BaseComposition):
         return self
 
     def _check_fit_input(self, X, y):
-        """Validated parameters, base names and estimators, samples as a list, targets as floats."""
-        from ._late import _prepare_targets
-
+        """Validated parameters, base names and estimators, X untouched, targets as floats."""
         self._validate_params()
-        names, bases = check_estimators(self.estimators, type(self).__name__)
-        X = as_sample_list(X)
-        return names, bases, X, _prepare_targets(y, len(X), type(self).__name__)
-
-    def _refit_bases(self, names, bases, X, y) -> None:
         owner = type(self).__name__
-        self.estimators_ = [fit_base(name, base, X, y, "when fit on all the training data", owner)
-                            for name, base in zip(names, bases)]
+        names, bases = check_estimators(self.estimators, owner)
+        return names, bases, X, prepare_targets(y, check_samples(X, owner), owner)
+
+    def _refit_bases(self, names, bases, X, y, n_jobs=None) -> None:
+        owner = type(self).__name__
+        fits = [partial(fit_base, name, base, X, y, "when fit on all the training data", owner)
+                for name, base in zip(names, bases)]
+        self.estimators_ = fit_all(fits, n_jobs=n_jobs, desc=f"{owner} refit")
         self.named_estimators_ = Bunch(**dict(zip(names, self.estimators_)))
 
     def _base_predictions(self, X) -> np.ndarray:
         """``(n_samples, n_estimators[, n_targets])`` predictions of the refit bases."""
         check_is_fitted(self, "estimators_")
-        X = as_sample_list(X)
+        check_samples(X, type(self).__name__)
         return np.stack([np.asarray(est.predict(X), dtype=float) for est in self.estimators_], axis=1)
 
     def __sklearn_tags__(self):

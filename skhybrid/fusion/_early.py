@@ -9,7 +9,7 @@ import torch
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..models._base import GraphRegressor
+from ..models._base import GraphRegressor, extend_signature
 from ..nn._fusion import BACKBONES, BRANCHES, FusionNet
 
 __all__ = ["EarlyFusionRegressor"]
@@ -41,9 +41,10 @@ class EarlyFusionRegressor(GraphRegressor):
     module : torch.nn.Module class, default=None
         ``None`` uses :class:`skhybrid.nn.FusionNet`; its own parameters are
         ``module__fusion_channels``, ``module__head_channels`` and ``module__dropout``.
-    loss, task_weights, max_epochs, batch_size, lr, weight_decay, optimizer, lr_schedule, \
-validation_fraction, patience, device, random_state, verbose, callbacks, **kwargs
-        As in :class:`~skhybrid.models.GraphRegressor`.
+    **kwargs
+        Every parameter of :class:`~skhybrid.models.GraphRegressor` (``loss``,
+        ``max_epochs``, ``validation_smoothing``, ...) and the prefixed ones
+        (``module__*``, ``optimizer__*``, ...).
 
     Attributes
     ----------
@@ -69,16 +70,15 @@ validation_fraction, patience, device, random_state, verbose, callbacks, **kwarg
         "fusion": [StrOptions({"concat", "attention"})],
     }
 
-    def __init__(self, backbone="cgcnn", fusion="concat", module=None, *, loss="mae", task_weights=None,
-                 max_epochs=300, batch_size=64, lr=1e-3, weight_decay=0.0, optimizer=torch.optim.AdamW,
-                 lr_schedule="plateau", validation_fraction=0.1, patience=30, device="auto", random_state=None,
-                 verbose=0, callbacks=None, **kwargs):
+    def __init__(self, backbone="cgcnn", fusion="concat", module=None, **kwargs):
         self.backbone = backbone
         self.fusion = fusion
-        super().__init__(module, loss=loss, task_weights=task_weights, max_epochs=max_epochs,
-                         batch_size=batch_size, lr=lr, weight_decay=weight_decay, optimizer=optimizer,
-                         lr_schedule=lr_schedule, validation_fraction=validation_fraction, patience=patience,
-                         device=device, random_state=random_state, verbose=verbose, callbacks=callbacks, **kwargs)
+        super().__init__(module, **kwargs)
+
+    # the parameters are GraphRegressor's plus backbone and fusion, taken from its signature rather than
+    # repeated here: a copied signature silently drops every parameter the parent gains later
+    __init__.__signature__ = extend_signature(GraphRegressor.__init__, before="module", backbone="cgcnn",
+                                              fusion="concat")
 
     def _module_kwargs(self, module) -> dict:
         kwargs = super()._module_kwargs(module)

@@ -7,33 +7,18 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from sklearn.utils import Bunch, check_random_state
+
 from ._bases import (
     BaseFusion,
+    FoldModels,
     check_internal_cv,
     out_of_fold_predictions,
+    score,
 )
 from ._weights import blend, simplex_weights
 
 __all__ = ["LateFusionRegressor"]
-
-
-def _score(metric, y, pred) -> float:
-    keep = np.isfinite(y)
-    y, pred = y[keep], pred[keep]
-    if metric == "mae":
-        return float(np.mean(np.abs(y - pred)))
-    if metric == "mse":
-        return float(np.mean((y - pred) ** 2))
-    return float(metric(y, pred))
-
-
-def _prepare_targets(y, n_samples: int, owner: str) -> np.ndarray:
-    y = np.asarray(y, dtype=float)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim not in (1, 2) or len(y) != n_samples:
-        raise ValueError(f"{owner}: y must have one row per sample ({n_samples}), got shape {y.shape}.")
-    return y
 
 
 class LateFusionRegressor(BaseFusion):
@@ -65,23 +50,39 @@ class LateFusionRegressor(BaseFusion):
         lower is better. Also used for ``oof_scores_``.
     cv : int or cross-validation splitter, default=5
         Internal cross-validation for ``weights="oof"``; an int is a shuffled
-        ``KFold`` seeded by ``random_state``. It must partition the samples.
+        ``KFold`` seeded by ``random_state``. Each sample must be in at most
+        one test fold; the weights are chosen on the samples that are in one
+        (all of them for a K-fold; a few slices for :class:`DisjointHoldouts`).
+    refit : bool, default=True
+        Refit every base on all the training data after choosing the weights.
+        ``False`` keeps, for each base, the models fitted on the internal
+        folds and predicts with their mean (a cross-validation committee):
+        no model is trained twice, which with expensive networks halves the
+        cost. Fold model ``k`` then has every ``random_state`` set to
+        ``random_state + k`` (a seed ensemble as well as a data one). Needs
+        ``weights="oof"``.
     random_state : int, RandomState or None, default=None
-        Seeds the internal folds (the bases keep their own ``random_state``).
+        Seeds the internal folds (the bases keep their own ``random_state``,
+        except with ``refit=False``).
+    n_jobs : int, default=None
+        Base fits run at once (joblib processes, one torch thread each);
+        ``None`` means 1.
     verbose : int, default=0
-        1 prints a line per base and fold.
+        1 prints the time the internal fits took.
 
     Attributes
     ----------
     weights_ : ndarray of shape (n_estimators,)
     estimators_ : list of estimators
-        The bases refit on all the training data.
+        The bases refit on all the training data; with ``refit=False``, each
+        base's fold models as a committee (``estimators_[j].estimators_``).
     named_estimators_ : Bunch
     oof_predictions_ : ndarray of shape (n_samples, n_estimators[, n_targets])
-        Out-of-fold predictions (``weights="oof"`` only).
+        Out-of-fold predictions (``weights="oof"`` only); NaN for samples in
+        no internal test fold.
     oof_scores_ : dict
         ``metric`` of each base's out-of-fold predictions, and of the blend
-        under ``"fusion"`` (``weights="oof"`` only).
+        under ``"fusion"`` (``weights="oof"`` only), on the held-out samples.
 
     Examples
     --------
@@ -101,16 +102,21 @@ class LateFusionRegressor(BaseFusion):
         "weights": ["array-like", StrOptions({"oof"}), None],
         "metric": [StrOptions({"mae", "mse"}), callable],
         "cv": [Interval(Integral, 2, None, closed="left"), "cv_object"],
+        "refit": ["boolean"],
         "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
         "verbose": ["verbose"],
     }
 
-    def __init__(self, estimators, *, weights=None, metric="mae", cv=5, random_state=None, verbose=0):
+    def __init__(self, estimators, *, weights=None, metric="mae", cv=5, refit=True, random_state=None, n_jobs=None,
+                 verbose=0):
         self.estimators = estimators
         self.weights = weights
         self.metric = metric
         self.cv = cv
+        self.refit = refit
         self.random_state = random_state
+        self.n_jobs = n_jobs
         self.verbose = verbose
 
     def _check_weights(self, n_bases: int):
@@ -139,16 +145,32 @@ class LateFusionRegressor(BaseFusion):
         """
         owner = type(self).__name__
         names, bases, X, y = self._check_fit_input(X, y)
+        if not self.refit and not isinstance(self.weights, str):
+            raise ValueError(f"{owner}: refit=False predicts with the models of the internal folds, which only "
+                             "weights='oof' fits; use weights='oof' or refit=True.")
         if isinstance(self.weights, str):
-            cv = check_internal_cv(self.cv, len(X), self.random_state, owner)
-            oof = out_of_fold_predictions(names, bases, X, y, cv, owner, self.verbose)
-            self.weights_ = simplex_weights(oof, y, self.metric)
+            cv = check_internal_cv(self.cv, len(y), self.random_state, owner)
+            fold_seeds = None
+            if not self.refit:
+                start = self.random_state if isinstance(self.random_state, Integral) else \
+                    check_random_state(self.random_state).randint(2**31 - 1 - cv.get_n_splits(X, y))
+                fold_seeds = [int(start) + k for k in range(cv.get_n_splits(X, y))]
+            oof, models = out_of_fold_predictions(names, bases, X, y, cv, owner, self.verbose,
+                                                  require_partition=False, n_jobs=self.n_jobs,
+                                                  fold_seeds=fold_seeds, return_models=True)
+            held_out = ~np.isnan(oof.reshape(len(oof), -1)).any(axis=1)
+            self.weights_ = simplex_weights(oof[held_out], y[held_out], self.metric)
             self.oof_predictions_ = oof
-            self.oof_scores_ = {name: _score(self.metric, y, oof[:, j]) for j, name in enumerate(names)}
-            self.oof_scores_["fusion"] = _score(self.metric, y, blend(oof, self.weights_))
+            self.oof_scores_ = {name: score(self.metric, y[held_out], oof[held_out, j])
+                                for j, name in enumerate(names)}
+            self.oof_scores_["fusion"] = score(self.metric, y[held_out], blend(oof[held_out], self.weights_))
         else:
             self.weights_ = self._check_weights(len(bases))
-        self._refit_bases(names, bases, X, y)
+        if self.refit:
+            self._refit_bases(names, bases, X, y, n_jobs=self.n_jobs)
+        else:
+            self.estimators_ = [FoldModels(fold_models) for fold_models in models]
+            self.named_estimators_ = Bunch(**dict(zip(names, self.estimators_)))
         return self
 
     def transform(self, X) -> np.ndarray:

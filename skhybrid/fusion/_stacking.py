@@ -13,13 +13,13 @@ from sklearn.utils import Bunch
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._validation import as_sample_list
 from ._bases import (
     BaseFusion,
     check_internal_cv,
+    check_samples,
     out_of_fold_predictions,
+    prepare_targets,
 )
-from ._late import _prepare_targets
 
 __all__ = ["StackingFusionRegressor"]
 
@@ -115,7 +115,7 @@ class StackingFusionRegressor(BaseFusion):
         """
         owner = type(self).__name__
         names, bases, X, y = self._check_fit_input(X, y)
-        cv = check_internal_cv(self.cv, len(X), self.random_state, owner)
+        cv = check_internal_cv(self.cv, len(y), self.random_state, owner)
         self.oof_predictions_ = out_of_fold_predictions(names, bases, X, y, cv, owner, self.verbose)
         self._fit_final(names, X, y)
         self._refit_bases(names, bases, X, y)
@@ -145,10 +145,10 @@ class StackingFusionRegressor(BaseFusion):
         check_is_fitted(late_fusion, "estimators_")
         if not hasattr(late_fusion, "oof_predictions_"):
             raise ValueError("from_late_fusion needs a LateFusionRegressor fitted with weights='oof'.")
-        X = as_sample_list(X)
-        y = _prepare_targets(y, len(X), cls.__name__)
-        if len(X) != len(late_fusion.oof_predictions_):
-            raise ValueError(f"X has {len(X)} samples but the late-fusion model was fitted on "
+        n_samples = check_samples(X, cls.__name__)
+        y = prepare_targets(y, n_samples, cls.__name__)
+        if n_samples != len(late_fusion.oof_predictions_):
+            raise ValueError(f"X has {n_samples} samples but the late-fusion model was fitted on "
                              f"{len(late_fusion.oof_predictions_)}; pass the same training data.")
         stack = cls(late_fusion.estimators, final_estimator, passthrough_features=passthrough_features,
                     cv=late_fusion.cv, random_state=late_fusion.random_state, verbose=late_fusion.verbose)
@@ -192,7 +192,6 @@ class StackingFusionRegressor(BaseFusion):
         features : ndarray of shape (n_samples, n_features_final)
             Columns named by ``feature_names_in_final_``.
         """
-        X = as_sample_list(X)
         columns = [_flatten(self._base_predictions(X))]
         if self.passthrough_features_ is not None:
             columns.append(np.asarray(self.passthrough_features_.transform(X), dtype=float))

@@ -18,7 +18,7 @@ from torch_geometric.loader import DataLoader
 
 from .._config import get_config
 from ..utils._validation import format_indices
-from ._callbacks import EpochProgressBar, SmoothedValidLoss, StopOnDivergence
+from ._callbacks import EpochProgressBar, LinearDecay, SmoothedValidLoss, StopOnDivergence
 from ._data import GraphDataset, check_graphs, check_targets
 from ._loss import MaskedMultiTaskLoss
 
@@ -68,10 +68,12 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
     weight_decay : float, default=0.0
     optimizer : torch optimizer class, default=torch.optim.AdamW
         Further arguments as ``optimizer__name=value``.
-    lr_schedule : {"plateau", "cosine", "constant"}, default="plateau"
+    lr_schedule : {"plateau", "cosine", "linear", "constant"}, default="plateau"
         ``"plateau"`` halves the rate after ``patience // 3`` epochs without
         improvement of the validation loss; ``"cosine"`` anneals to zero over
-        ``max_epochs``.
+        ``max_epochs``; ``"linear"`` holds ``lr`` for the first tenth of
+        ``max_epochs``, then decays it linearly to ``lr / 100`` at the last
+        epoch (kgcnn's Matbench MEGNet recipe).
     validation_fraction : float in [0, 1), default=0.1
         Share of the training data held out for early stopping; ``0`` trains
         for ``max_epochs`` and keeps the last weights.
@@ -139,7 +141,7 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "optimizer": [type],
-        "lr_schedule": [StrOptions({"plateau", "cosine", "constant"})],
+        "lr_schedule": [StrOptions({"plateau", "cosine", "linear", "constant"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "patience": [Interval(Integral, 1, None, closed="left")],
         "validation_smoothing": [Interval(Real, 0, 1, closed="left")],
@@ -380,6 +382,10 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         elif self.lr_schedule == "cosine":
             callbacks.append(("lr_scheduler", LRScheduler(
                 policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=self.max_epochs)))
+        elif self.lr_schedule == "linear":
+            callbacks.append(("lr_scheduler", LRScheduler(
+                policy=torch.optim.lr_scheduler.LambdaLR,
+                lr_lambda=LinearDecay(self.max_epochs, hold=self.max_epochs // 10))))
         if validate:
             callbacks.append(("early_stopping", EarlyStopping(
                 monitor=monitor, patience=self.patience, load_best=True)))
@@ -430,6 +436,22 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.target_tags.multi_output = True
         return tags
+
+
+def extend_signature(parent_init, *, before: str, **new_parameters):
+    """The signature of ``parent_init`` with ``new_parameters`` (name=default) inserted before ``before``.
+
+    For a subclass that adds parameters: its ``__init__(self, new..., **kwargs)`` passes the rest to
+    the parent, and this signature (set as ``__init__.__signature__``) tells scikit-learn's
+    ``get_params``, ``clone`` and ``repr`` every parameter, the parent's included, without a copy of
+    the parent's list that would fall behind when the parent gains one.
+    """
+    signature = inspect.signature(parent_init)
+    parameters = list(signature.parameters.values())
+    position = [p.name for p in parameters].index(before)
+    added = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default)
+             for name, default in new_parameters.items()]
+    return signature.replace(parameters=parameters[:position] + added + parameters[position:])
 
 
 def _resolve_device(device: str) -> str:

@@ -6,7 +6,7 @@ import math
 
 from skorch.callbacks import Callback
 
-__all__ = ["EpochProgressBar", "SmoothedValidLoss", "StopOnDivergence"]
+__all__ = ["EpochProgressBar", "LinearDecay", "SmoothedValidLoss", "StopOnDivergence"]
 
 
 class StopOnDivergence(Callback):
@@ -83,3 +83,25 @@ class EpochProgressBar(Callback):
         state = dict(self.__dict__)
         state.pop("bar_", None)
         return state
+
+
+class LinearDecay:
+    """Learning-rate factor of ``lr_schedule="linear"``: constant, then a straight line down.
+
+    The factor is 1 for the first ``hold`` epochs, then falls linearly to
+    ``final`` at epoch ``max_epochs``. With ``hold = max_epochs // 10`` and
+    ``final = 0.01`` this is kgcnn's ``LinearLearningRateScheduler`` in its
+    Matbench MEGNet recipe (5e-4 held for 100 epochs, then down to 5e-6 at
+    epoch 1000). A class, not a lambda, so that a fitted model pickles.
+    """
+
+    def __init__(self, max_epochs: int, hold: int, final: float = 0.01):
+        self.max_epochs = max_epochs
+        self.hold = hold
+        self.final = final
+
+    def __call__(self, epoch: int) -> float:
+        if epoch < self.hold:
+            return 1.0
+        span = max(1, self.max_epochs - self.hold)
+        return max(self.final, 1.0 - (1.0 - self.final) * (epoch - self.hold) / span)

@@ -43,6 +43,14 @@ class MEGNet(nn.Module):
     processing_steps : int, default=3
     head_channels : sequence of int, default=(32, 16)
     dropout : float, default=0.0
+    block_channels : sequence of int, default=None
+        Widths of each block's three update MLPs (the last is the width of the
+        updated vectors); ``None`` is ``(dense_channels, dense_channels, channels)``,
+        the MEGNet paper's (64, 64, 32). kgcnn's Matbench recipe uses (64, 32, 32).
+    readout_channels : int, default=None
+        Atoms and bonds are projected linearly to this width before their
+        Set2Set readout, as in the reference implementation (16); ``None``
+        reads out the ``channels``-wide vectors directly.
     n_angle_features : int, default=0
         Accepted and ignored, so that every network takes the same data sizes.
 
@@ -66,10 +74,15 @@ class MEGNet(nn.Module):
     def __init__(self, n_node_features: int, n_edge_features: int, n_targets: int = 1, *,
                  n_global_features: int = 0, n_angle_features: int = 0, channels: int = 32,
                  num_blocks: int = 3, dense_channels: int = 64, processing_steps: int = 3,
-                 head_channels=(32, 16), dropout: float = 0.0):
+                 head_channels=(32, 16), dropout: float = 0.0, block_channels=None, readout_channels=None):
         super().__init__()
         self.n_global_features = n_global_features
-        self.out_channels = 4 * channels + channels
+        block_channels = (dense_channels, dense_channels, channels) if block_channels is None else tuple(block_channels)
+        if block_channels[-1] != channels:
+            raise ValueError(f"block_channels must end with channels={channels} (the residual width), "
+                             f"got {block_channels}.")
+        readout = channels if readout_channels is None else readout_channels
+        self.out_channels = 4 * readout + channels
         act = "shifted_softplus"
         self.atom_embedding = nn.Sequential(AtomEncoder(n_node_features, dense_channels),
                                             MLP([dense_channels, channels], activation=act))
@@ -86,10 +99,15 @@ class MEGNet(nn.Module):
         self.edge_dense = nn.ModuleList(dense() for _ in range(num_blocks))
         self.state_dense = nn.ModuleList(dense() for _ in range(num_blocks))
         self.blocks = nn.ModuleList(
-            MEGNetBlock(channels, (dense_channels, dense_channels, channels)) for _ in range(num_blocks)
+            MEGNetBlock(channels, block_channels) for _ in range(num_blocks)
         )
-        self.atom_readout = Set2Set(channels, processing_steps)
-        self.edge_readout = Set2Set(channels, processing_steps)
+        if readout_channels is None:
+            self.atom_projection = self.edge_projection = nn.Identity()
+        else:
+            self.atom_projection = nn.Linear(channels, readout_channels)
+            self.edge_projection = nn.Linear(channels, readout_channels)
+        self.atom_readout = Set2Set(readout, processing_steps)
+        self.edge_readout = Set2Set(readout, processing_steps)
         self.head = MLP([self.out_channels, *head_channels, n_targets], activation=act, plain_last=True,
                         dropout=dropout) if n_targets > 0 else None
 
@@ -102,7 +120,7 @@ class MEGNet(nn.Module):
             nn.init.zeros_(self.initial_state)
 
     def encode(self, data) -> Tensor:
-        """Set2Set of atoms and bonds with the final state, shape ``(n_graphs, 5 * channels)``.
+        """Set2Set of atoms and bonds with the final state, shape ``(n_graphs, out_channels)``.
 
         Parameters
         ----------
@@ -112,7 +130,8 @@ class MEGNet(nn.Module):
 
         Returns
         -------
-        Tensor of shape (n_graphs, 5 * channels)
+        Tensor of shape (n_graphs, out_channels)
+            ``out_channels`` is ``4 * readout_channels + channels`` (``5 * channels`` by default).
         """
         batch = graph_batch(data)
         n_graphs = num_graphs(data)
@@ -128,8 +147,8 @@ class MEGNet(nn.Module):
             x, e, u = x + x_new, e + e_new, u + u_new
         edge_batch = batch[data.edge_index[1]]
         return torch.cat([
-            self.atom_readout(x, batch, dim_size=n_graphs),
-            self.edge_readout(e, edge_batch, dim_size=n_graphs),
+            self.atom_readout(self.atom_projection(x), batch, dim_size=n_graphs),
+            self.edge_readout(self.edge_projection(e), edge_batch, dim_size=n_graphs),
             u,
         ], dim=-1)
 

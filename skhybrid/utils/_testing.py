@@ -48,3 +48,71 @@ def reference_cgcnn_graph(structure, radius=8.0, max_num_nbr=12, dmin=0.0, step=
     centres = np.arange(dmin, radius + step, step)
     gaussians = np.exp(-((distance[..., None] - centres) ** 2) / step**2)
     return index, distance, gaussians
+
+
+def rocksalt(cation="Na", anion="Cl", a=5.64):
+    """A rock-salt crystal (space group Fm-3m, 8 atoms in the conventional cell)."""
+    from pymatgen.core import Lattice, Structure
+
+    # the positions written out: Structure.from_spacegroup takes about a second per call
+    fcc = [[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]]
+    shifted = [[(x + 0.5) % 1, y, z] for x, y, z in fcc]
+    return Structure(Lattice.cubic(a), [cation] * 4 + [anion] * 4, fcc + shifted)
+
+
+def perovskite(a=3.905, a_site="Sr", b_site="Ti", anion="O"):
+    """An ideal cubic ABO3 perovskite (5 atoms): B-O bonds along the axes."""
+    from pymatgen.core import Lattice, Structure
+
+    return Structure(Lattice.cubic(a), [a_site, b_site, anion, anion, anion],
+                     [[0, 0, 0], [0.5, 0.5, 0.5], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
+
+
+def monolayer(a=3.19, vacuum=20.0, metal="Mo", chalcogen="S"):
+    """A 2H MX2 monolayer (3 atoms, about 3.1 A thick) with ``vacuum`` A of empty space along c."""
+    from pymatgen.core import Lattice, Structure
+
+    thickness = 3.13
+    c = thickness + vacuum
+    lattice = Lattice.hexagonal(a, c)
+    return Structure(lattice, [metal, chalcogen, chalcogen],
+                     [[1 / 3, 2 / 3, 0.5], [2 / 3, 1 / 3, 0.5 + thickness / 2 / c], [2 / 3, 1 / 3, 0.5 - thickness / 2 / c]])
+
+
+ROCKSALT_PAIRS = [("Li", "F"), ("Na", "Cl"), ("K", "Cl"), ("Mg", "O"), ("Ca", "O"), ("Na", "F"), ("K", "Br"),
+                  ("Li", "Cl"), ("Sr", "O"), ("Ba", "O"), ("Rb", "I"), ("Ag", "Cl")]
+PEROVSKITE_TRIPLES = [("Sr", "Ti"), ("Ba", "Ti"), ("Ca", "Ti"), ("Sr", "Zr"), ("Ba", "Zr"), ("K", "Nb"),
+                      ("Na", "Nb"), ("La", "Al")]
+
+
+def synthetic_crystals(n=48, seed=0):
+    """``n`` small, varied crystals and a smooth target: a data set for tests that need no files.
+
+    Rock salts and cubic perovskites of several chemistries, each with its own lattice
+    constant, a random strain and small random displacements, so that composition and
+    structure both matter. The target is a made-up but learnable function of both: the
+    volume per atom plus a mass term (``sum 1/sqrt(m)``), in arbitrary units.
+
+    Returns
+    -------
+    structures : list of Structure
+    y : ndarray of shape (n,)
+    """
+    import numpy as np
+    from pymatgen.core import Element
+
+    rng = np.random.default_rng(seed)
+    structures = []
+    for i in range(n):
+        if i % 2 == 0:
+            cation, anion = ROCKSALT_PAIRS[(i // 2) % len(ROCKSALT_PAIRS)]
+            structure = rocksalt(cation, anion, a=rng.uniform(4.0, 6.6))
+        else:
+            a_site, b_site = PEROVSKITE_TRIPLES[(i // 2) % len(PEROVSKITE_TRIPLES)]
+            structure = perovskite(a=rng.uniform(3.7, 4.3), a_site=a_site, b_site=b_site)
+        structure.apply_strain(rng.uniform(-0.03, 0.03, size=3))
+        structure.perturb(0.05, min_distance=0.0, seed=int(rng.integers(1 << 30)))
+        structures.append(structure)
+    y = np.array([s.volume / len(s) + 10 * sum(1 / np.sqrt(Element(site.specie).atomic_mass) for site in s) / len(s)
+                  for s in structures])
+    return structures, y

@@ -1,0 +1,361 @@
+"""The catalogue: every ready-made skhybrid model, by name.
+
+One entry per model: what it is, how to build it from a few options (seed, quick mode, device) and
+its default search space. The command line (``skhybrid benchmark --models``, ``skhybrid fit``), the
+benchmark runner, tuning (``--tune``), the examples and the tests all read this one list, so adding a
+model is a network module, an estimator class and an entry here.
+
+>>> from skhybrid.catalogue import CATALOGUE, build
+>>> "hybrid" in CATALOGUE
+True
+>>> build("rf-magpie", seed=0)
+Pipeline(steps=[('magpie', MagpieFeaturizer()),
+                ('rf', RandomForestRegressor(n_estimators=500, random_state=0))])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+__all__ = ["CATALOGUE", "DEFAULT_BENCHMARK", "CatalogueEntry", "DEFAULT_MODELS", "MODELS", "ModelSpec", "build",
+           "build_model", "check_model_names", "search_space"]
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    """A catalogue entry: a name, what it is, how to build it, and its search space.
+
+    Parameters
+    ----------
+    name : str
+        The name ``--models`` and :func:`build` take.
+    description : str
+        One line shown by ``skhybrid benchmark --help`` and in the docs.
+    build : callable
+        ``build(seed, quick)`` returns a fresh, unfitted estimator that takes Structures.
+    search_space : callable, optional
+        ``search_space(estimator)`` returns the default Optuna space of a built estimator;
+        ``None`` derives it from the estimator's parts
+        (:func:`skhybrid.tuning.default_search_space`).
+
+    Examples
+    --------
+    >>> from skhybrid.catalogue import CATALOGUE
+    >>> CATALOGUE["rf-magpie"].description
+    '145 Magpie composition features + random forest (500 trees)'
+    """
+
+    name: str
+    description: str
+    build: Callable  # (seed: int, quick: bool) -> estimator taking Structures
+    search_space: Callable | None = None
+
+
+#: the name this class had in ``skhybrid.benchmark`` (kept for one release)
+ModelSpec = CatalogueEntry
+
+
+def _trees(quick):
+    return 50 if quick else 500
+
+
+def _gnn(quick, **params):
+    training = dict(max_epochs=5, patience=5) if quick else dict(max_epochs=300, patience=40)
+    return {**training, **params}
+
+
+def _rf(seed, quick):
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.pipeline import Pipeline
+
+    from .featurizers import MagpieFeaturizer
+
+    return Pipeline([("magpie", MagpieFeaturizer()),
+                     ("rf", RandomForestRegressor(n_estimators=_trees(quick), random_state=seed))])
+
+
+def _graph_model(cls_name, graphizer, seed, quick, **params):
+    from sklearn.pipeline import Pipeline
+
+    from . import models
+    from .featurizers import StructureGraphizer
+
+    cls = getattr(models, cls_name)
+    network = cls(**_gnn(quick, **params), random_state=seed)
+    return Pipeline([("graph", StructureGraphizer(**graphizer)), ("gnn", network)])
+
+
+def _cgcnn(seed, quick):
+    return _graph_model("CGCNNRegressor", {}, seed, quick)
+
+
+def _alignn(seed, quick):
+    params = dict(module__hidden_channels=64)
+    if not quick:
+        params.update(max_epochs=100, patience=20)
+    return _graph_model("ALIGNNRegressor", dict(line_graph=True), seed, quick, **params)
+
+
+def _megnet(seed, quick):
+    from .featurizers import MagpieFeaturizer
+
+    return _graph_model("MEGNetRegressor", dict(global_features=MagpieFeaturizer()), seed, quick)
+
+
+#: kgcnn's Matbench MEGNet recipe (hyper_mp_phonons.py of aimat-lab/gcnn_keras; 28.76 cm^-1 on phonons):
+#: every neighbour within 5 A on 25 Gaussians of width 0.4, a learned element embedding, block MLPs
+#: (64, 32, 32), Set2Set on 16-wide projections, Adam at 5e-4 with batch 32, MAE on the standardised
+#: target, no validation split and no early stopping, the rate held for the first tenth of the epochs and
+#: then decayed linearly to 1/100. kgcnn trains 1000 epochs; one costs about 3.5 s on one core of this
+#: CPU for a phonons training fold, so the schedule is compressed to 500 epochs (29 minutes per fold).
+KGCNN_MEGNET_GRAPH = dict(cutoff=5.0, max_neighbors=None, n_gaussians=25, gaussian_width=0.4, atom_features="z")
+KGCNN_MEGNET_EPOCHS = 500
+
+
+def kgcnn_megnet_params(quick=False) -> dict:
+    """Estimator parameters of the kgcnn MEGNet recipe (see :data:`KGCNN_MEGNET_GRAPH` for the graphs)."""
+    import torch
+
+    return dict(module__channels=32, module__dense_channels=64, module__block_channels=(64, 32, 32),
+                module__readout_channels=16, module__head_channels=(32, 16), loss="mae", batch_size=32,
+                lr=5e-4, optimizer=torch.optim.Adam, lr_schedule="linear", validation_fraction=0.0,
+                max_epochs=5 if quick else KGCNN_MEGNET_EPOCHS)
+
+
+def _megnet_kgcnn(seed, quick):
+    return _graph_model("MEGNetRegressor", KGCNN_MEGNET_GRAPH, seed, False, **kgcnn_megnet_params(quick))
+
+
+#: The boosting settings of gbm-descriptors, fixed before any test fold was scored (issue #18's
+#: untuned LightGBM: 1000 trees, learning rate 0.03, 15 leaves, min child 5, subsample 0.8, column
+#: sample 0.5, L2 1).
+LGBM_PARAMS = dict(n_estimators=1000, learning_rate=0.03, num_leaves=15, min_child_samples=5, subsample=0.8,
+                   subsample_freq=1, colsample_bytree=0.5, reg_lambda=1.0, n_jobs=1, verbose=-1)
+
+
+def _megnet_60(seed, quick):
+    from .featurizers import MagpieFeaturizer
+
+    params = dict(max_epochs=5, patience=5) if quick else dict(max_epochs=60, patience=20)
+    return _graph_model("MEGNetRegressor", dict(global_features=MagpieFeaturizer()), seed, False, **params)
+
+
+def _megnet_kgcnn_seeds(seed, quick):
+    from .models import SeedEnsembleRegressor
+
+    return SeedEnsembleRegressor(_megnet_kgcnn(seed, quick), n_estimators=2, random_state=seed, n_jobs=2)
+
+
+def descriptor_features():
+    """Magpie (145) and structure descriptors with local environments (74), side by side."""
+    from sklearn.pipeline import FeatureUnion
+
+    from .featurizers import MagpieFeaturizer, StructureFeaturizer
+
+    return FeatureUnion([("magpie", MagpieFeaturizer()), ("structure", StructureFeaturizer(level="local"))])
+
+
+def _gbm_descriptors(seed, quick):
+    from lightgbm import LGBMRegressor
+    from sklearn.pipeline import Pipeline
+
+    from .models import AutoTargetTransformRegressor
+
+    params = dict(LGBM_PARAMS, n_estimators=100) if quick else LGBM_PARAMS
+    gbm = AutoTargetTransformRegressor(LGBMRegressor(**params, random_state=seed), cv=3 if quick else 5,
+                                       random_state=seed)
+    return Pipeline([("features", descriptor_features()), ("gbm", gbm)])
+
+
+def _hybrid_of(graph_model):
+    def build(seed, quick):
+        from .fusion import DisjointHoldouts, LateFusionRegressor
+
+        bases = [("descriptors", _gbm_descriptors(seed, quick)), ("graph", graph_model(seed, quick))]
+        # two held-out slices of 10%: each base is fitted twice, on 90% of the training data, in parallel
+        # processes; the slices choose the weights and the two fits of each base are its final committee
+        holdouts = DisjointHoldouts(2, 0.25 if quick else 0.1, random_state=seed)
+        return LateFusionRegressor(bases, weights="oof", cv=holdouts, refit=False, n_jobs=2, random_state=seed)
+
+    return build
+
+
+def _early(fusion):
+    def build(seed, quick):
+        from sklearn.pipeline import Pipeline
+
+        from .featurizers import MagpieFeaturizer, StructureGraphizer
+        from .fusion import EarlyFusionRegressor
+
+        return Pipeline([("graph", StructureGraphizer(global_features=MagpieFeaturizer())),
+                         ("gnn", EarlyFusionRegressor("cgcnn", fusion, **_gnn(quick), random_state=seed))])
+
+    return build
+
+
+def _late(seed, quick):
+    from .fusion import LateFusionRegressor
+
+    return LateFusionRegressor([("rf", _rf(seed, quick)), ("cgcnn", _cgcnn(seed, quick))], weights="oof",
+                               cv=2 if quick else 3, random_state=seed)
+
+
+def _late_all(seed, quick):
+    from .fusion import LateFusionRegressor
+
+    bases = [("rf", _rf(seed, quick)), ("cgcnn", _cgcnn(seed, quick)),
+             ("early-concat", _early("concat")(seed, quick)), ("early-attention", _early("attention")(seed, quick))]
+    return LateFusionRegressor(bases, weights="oof", cv=2 if quick else 3, random_state=seed)
+
+
+def _stacking(seed, quick):
+    from .featurizers import MagpieFeaturizer
+    from .fusion import StackingFusionRegressor
+
+    return StackingFusionRegressor([("rf", _rf(seed, quick)), ("cgcnn", _cgcnn(seed, quick))],
+                                   passthrough_features=MagpieFeaturizer(), cv=2 if quick else 3, random_state=seed)
+
+
+def _dummy(seed, quick):
+    from sklearn.dummy import DummyRegressor
+
+    return DummyRegressor(strategy="mean")
+
+
+CATALOGUE: dict[str, CatalogueEntry] = {spec.name: spec for spec in [
+    CatalogueEntry("dummy", "the training mean (scikit-learn's DummyRegressor): the floor every model must beat", _dummy),
+    CatalogueEntry("rf-magpie", "145 Magpie composition features + random forest (500 trees)", _rf),
+    CatalogueEntry("cgcnn", "CGCNN (Xie & Grossman 2018) on 12-neighbour graphs, up to 300 epochs, early stopping",
+              _cgcnn),
+    CatalogueEntry("alignn", "ALIGNN (Choudhary & DeCost 2021) with bond angles, width 64, up to 100 epochs", _alignn),
+    CatalogueEntry("megnet", "MEGNet (Chen et al. 2019) with the Magpie vector as global state, up to 300 epochs",
+              _megnet),
+    CatalogueEntry("megnet-kgcnn", "MEGNet with kgcnn's Matbench recipe: all neighbours within 5 A, element "
+              "embedding, Adam, batch 32, linear decay, no validation split; 500 epochs", _megnet_kgcnn),
+    CatalogueEntry("megnet-kgcnn-x2", "two seeds of megnet-kgcnn trained side by side (one torch thread each), "
+                   "predictions averaged; member 0 is megnet-kgcnn itself", _megnet_kgcnn_seeds),
+    CatalogueEntry("gbm-descriptors", "LightGBM on Magpie + structure descriptors (local environments included), "
+              "log or raw target chosen by 5-fold CV on the training data", _gbm_descriptors),
+    CatalogueEntry("hybrid", "gbm-descriptors and megnet-kgcnn, each as two fits on 90% of the training data, "
+              "blended with weights chosen on the two 10% held-out slices (about 30 minutes per phonons fold)",
+              _hybrid_of(_megnet_kgcnn)),
+    CatalogueEntry("hybrid-large-cells", "gbm-descriptors and megnet (Magpie state, 12 nearest neighbours, up to "
+                   "60 epochs), blended as in hybrid: for cells of tens of atoms, where megnet-kgcnn's radius "
+                   "graphs cost too much (NOMAD 2018: 62 atoms per cell)", _hybrid_of(_megnet_60)),
+    CatalogueEntry("hybrid-light", "gbm-descriptors and cgcnn, blended as in hybrid: the hybrid that fits the "
+              "default run (a few minutes per fold)", _hybrid_of(_cgcnn)),
+    CatalogueEntry("late-fusion", "rf-magpie and cgcnn averaged with weights chosen on out-of-fold predictions "
+              "(3-fold, MAE)", _late),
+    CatalogueEntry("late-fusion-all", "rf-magpie, cgcnn, early-fusion and early-fusion-attention averaged with "
+              "out-of-fold weights: the best measured on phonons and jdft2d, about 6 minutes per phonons fold",
+              _late_all),
+    CatalogueEntry("stacking", "ridge on out-of-fold predictions of rf-magpie and cgcnn plus the Magpie features",
+              _stacking),
+    CatalogueEntry("early-fusion", "one CGCNN whose pooled graph vector is concatenated with the Magpie vector",
+              _early("concat")),
+    CatalogueEntry("early-fusion-attention", "one CGCNN whose graph vector and the Magpie vector are mixed by "
+              "per-crystal attention weights", _early("attention")),
+]}
+
+#: what ``skhybrid benchmark TASK`` runs without ``--models``: the best hybrid that keeps the whole run
+#: within 30 minutes on 2 cores (hybrid-light; ``--models hybrid`` runs the full one), its parts and the
+#: baselines. Measured time in the README.
+DEFAULT_BENCHMARK = ("hybrid-light", "gbm-descriptors", "cgcnn", "rf-magpie", "dummy")
+
+#: the names these had in ``skhybrid.benchmark`` (kept for one release)
+MODELS = CATALOGUE
+DEFAULT_MODELS = DEFAULT_BENCHMARK
+
+
+def check_model_names(names) -> list[str]:
+    """The names, checked against the catalogue (a ``ValueError`` lists the valid ones).
+
+    Parameters
+    ----------
+    names : sequence of str
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> from skhybrid.catalogue import check_model_names
+    >>> check_model_names(["hybrid", "dummy"])
+    ['hybrid', 'dummy']
+    """
+    names = list(names)
+    unknown = [name for name in names if name not in CATALOGUE]
+    if unknown:
+        raise ValueError(f"Unknown model(s) {', '.join(map(repr, unknown))}. Valid names: {', '.join(CATALOGUE)}.")
+    if len(set(names)) != len(names):
+        raise ValueError(f"Model names repeat: {names}.")
+    return names
+
+
+def build(name: str, *, seed: int = 0, quick: bool = False, device: str = "auto"):
+    """A fresh, unfitted estimator for a catalogue name, with ``device`` set on every graph network.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`CATALOGUE`; an unknown name raises ``ValueError`` listing the valid ones.
+    seed : int, default=0
+        ``random_state`` of every part.
+    quick : bool, default=False
+        Short training (5 epochs, 50-100 trees, smaller internal CV), for smoke tests.
+    device : str, default="auto"
+        torch device of every graph network inside.
+
+    Returns
+    -------
+    estimator
+        Usually a Pipeline (featurizer or graphizer, then a model) or a fusion model over such Pipelines.
+
+    Examples
+    --------
+    >>> from skhybrid.catalogue import build
+    >>> model = build("rf-magpie", seed=0)
+    >>> [name for name, _ in model.steps]
+    ['magpie', 'rf']
+    """
+    from .tuning._space import graph_regressor_paths
+
+    check_model_names([name])
+    model = CATALOGUE[name].build(seed, quick)
+    paths = graph_regressor_paths(model) if hasattr(model, "get_params") else []
+    if paths:
+        model.set_params(**{f"{path}device": device for path in paths})
+    return model
+
+
+#: the name this function had in ``skhybrid.benchmark`` (kept for one release)
+build_model = build
+
+
+def search_space(name_or_estimator) -> dict:
+    """The default Optuna search space of a catalogue entry (or of an estimator built from one).
+
+    Parameters
+    ----------
+    name_or_estimator : str or estimator
+
+    Returns
+    -------
+    dict
+        ``{set_params key: optuna distribution}``, as :class:`skhybrid.tuning.HybridSearchCV` takes it.
+
+    Examples
+    --------
+    >>> from skhybrid.catalogue import search_space
+    >>> sorted(search_space("rf-magpie"))
+    ['rf__max_features', 'rf__min_samples_leaf', 'rf__n_estimators']
+    """
+    from .tuning import default_search_space
+
+    if isinstance(name_or_estimator, str):
+        entry = CATALOGUE[check_model_names([name_or_estimator])[0]]
+        estimator = entry.build(0, False)
+        return entry.search_space(estimator) if entry.search_space else default_search_space(estimator)
+    return default_search_space(name_or_estimator)

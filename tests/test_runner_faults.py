@@ -1,0 +1,163 @@
+"""Fault injection: damaged files in a run folder, kills at random moments, and the report at every stop.
+
+The data is a folder of small synthetic crystals written by the test, so nothing here needs ../shared.
+"""
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skhybrid.benchmark import load_records, run_benchmark
+from skhybrid.benchmark._runner import COMPONENT_PREFIX
+from skhybrid.utils._testing import synthetic_crystals
+
+MODELS = ["dummy", "rf-magpie", "gbm-descriptors"]
+
+
+@pytest.fixture(scope="module")
+def crystal_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("crystals")
+    structures, y = synthetic_crystals(36, seed=2)
+    rows = []
+    for i, (structure, value) in enumerate(zip(structures, y)):
+        name = f"c{i:02d}.cif"
+        structure.to(filename=str(folder / name))
+        rows.append({"file": name, "y": value})
+    pd.DataFrame(rows).to_csv(folder / "targets.csv", index=False)
+    return folder
+
+
+def _run(folder, out, models=MODELS, **kwargs):
+    return run_benchmark(data=folder, target="y", cv=3, models=models, folds=[0, 1, 2], out=out, quick=True,
+                         progress=False, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def clean_run(crystal_folder, tmp_path_factory):
+    out = tmp_path_factory.mktemp("clean")
+    _run(crystal_folder, out)
+    return out
+
+
+def _predictions(out):
+    return {p.name: pd.read_csv(p) for p in sorted((out / "predictions").glob("*.csv"))}
+
+
+def _assert_same_results(out, reference):
+    ours, theirs = _predictions(out), _predictions(reference)
+    assert ours.keys() == theirs.keys()
+    for name in ours:
+        pd.testing.assert_frame_equal(ours[name], theirs[name], check_exact=False, rtol=1e-12)
+
+
+@pytest.mark.parametrize("damage", ["truncate_record", "empty_record", "record_without_metrics",
+                                    "truncate_predictions", "delete_predictions"])
+def test_a_damaged_file_is_moved_aside_and_recomputed(crystal_folder, clean_run, tmp_path, damage):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(clean_run, out)
+    record = out / "records" / "rf-magpie__fold1.json"
+    predictions = out / "predictions" / "rf-magpie__fold1.csv"
+    if damage == "truncate_record":
+        record.write_text(record.read_text()[:40])
+    elif damage == "empty_record":
+        record.write_text("")
+    elif damage == "record_without_metrics":
+        record.write_text(json.dumps({"model": "rf-magpie", "fold": 1}))
+    elif damage == "truncate_predictions":
+        predictions.write_text("\n".join(predictions.read_text().splitlines()[:4]))
+    else:
+        predictions.unlink()
+    with pytest.warns(UserWarning, match=r"rf-magpie__fold1\.json was damaged .* computed again"):
+        _run(crystal_folder, out)
+    assert (out / "records" / "rf-magpie__fold1.json.corrupt").exists()
+    _assert_same_results(out, clean_run)
+
+
+def test_a_damaged_config_names_the_file(crystal_folder, clean_run, tmp_path):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(clean_run, out)
+    (out / "config.json").write_text('{"data": ')
+    with pytest.raises(ValueError, match=r"config\.json is damaged .* pass --force"):
+        _run(crystal_folder, out)
+
+
+def test_the_output_folder_is_checked_before_any_work(crystal_folder, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        _run(crystal_folder, blocker)
+    with pytest.raises(ValueError, match="cannot create the output folder"):
+        _run(crystal_folder, blocker / "below")
+
+
+def test_kill_at_random_moments_then_rerun_equals_an_uninterrupted_run(crystal_folder, clean_run, tmp_path):
+    rng = np.random.default_rng(0)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "skhybrid", "benchmark", "--data", str(crystal_folder), "--target", "y",
+               "--cv", "3", "--folds", "0", "1", "2", "--quick", "--no-progress", "--models", *MODELS]
+    out = tmp_path / "killed"
+    for delay in sorted(rng.uniform(4.0, 25.0, size=3)):
+        process = subprocess.Popen([*command, "--out", str(out)], env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.kill()  # SIGKILL: no handler runs
+        process.wait()
+    final = subprocess.run([*command, "--out", str(out)], env=env, capture_output=True, text=True, timeout=600)
+    assert final.returncode == 0, final.stderr
+    _assert_same_results(out, clean_run)
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_report_is_rewritten_after_each_fold_and_marks_missing_and_quick_runs(crystal_folder, tmp_path):
+    out = tmp_path / "partial"
+    _run(crystal_folder, out, models=["dummy", "rf-magpie"], )
+    report = (out / "report.md").read_text()
+    assert "Quick run" in report and "Incomplete" not in report
+    run_benchmark(data=crystal_folder, target="y", cv=3, models=["dummy", "rf-magpie"], folds=[0], out=out,
+                  quick=True, progress=False)
+    for record in (out / "records").glob("rf-magpie__fold2.json"):
+        record.unlink()
+    results = load_records(out)
+    from skhybrid.benchmark import write_report
+    from skhybrid.benchmark._runner import load_benchmark_data
+
+    bench = load_benchmark_data(data=crystal_folder, target="y", cv=3)
+    write_report(out, results, bench, expected=(["dummy", "rf-magpie"], [0, 1, 2]), quick=True)
+    assert "Incomplete**: 1 of 6 (model, fold) fits are missing (rf-magpie fold 2)" in (out / "report.md").read_text()
+
+
+def test_fusion_models_save_their_parts_predictions(crystal_folder, tmp_path):
+    out = tmp_path / "hybrid"
+    _run(crystal_folder, out, models=["hybrid-light"])
+    frame = pd.read_csv(out / "predictions" / "hybrid-light__fold0.csv")
+    parts = [c[len(COMPONENT_PREFIX):] for c in frame.columns if c.startswith(COMPONENT_PREFIX)]
+    assert parts == ["descriptors", "descriptors/0", "descriptors/1", "graph", "graph/0", "graph/1"]
+    np.testing.assert_allclose(frame[f"{COMPONENT_PREFIX}graph"],
+                               frame[[f"{COMPONENT_PREFIX}graph/0", f"{COMPONENT_PREFIX}graph/1"]].mean(axis=1))
+    record = json.loads((out / "records" / "hybrid-light__fold0.json").read_text())
+    assert set(record["components"]) == set(parts)
+    assert "Inside the fusion models" in (out / "report.md").read_text()
+
+
+def test_matbench_results_files_are_gzipped(tmp_path):
+    from skhybrid.benchmark._report import _write_gzipped
+
+    class Fake:
+        def to_file(self, name):
+            with open(name, "w") as f:
+                json.dump({"ok": 1}, f)
+
+    path = tmp_path / "m.json.gz"
+    _write_gzipped(Fake(), path)
+    assert json.loads(gzip.decompress(path.read_bytes())) == {"ok": 1}
