@@ -18,6 +18,8 @@ _LAZY = {
     "LateFusionRegressor": "fusion",
     "StackingFusionRegressor": "fusion",
     "HybridSearchCV": "tuning",
+    "save_model": "_persistence",
+    "load_model": "_persistence",
 }
 
 __all__ = [
@@ -37,8 +39,10 @@ __all__ = [
     "datasets",
     "get_config",
     "load_matbench",
+    "load_model",
     "load_nomad2018",
     "load_structures",
+    "save_model",
     "set_config",
     "__version__",
 ]

@@ -74,8 +74,7 @@ def _benchmark(args) -> int:
 
 
 def _fit(args) -> int:
-    import joblib
-
+    from ._persistence import save_model
     from .catalogue import build
     from .datasets import load_structures
 
@@ -89,15 +88,8 @@ def _fit(args) -> int:
     model = build(args.model, seed=args.seed, quick=args.quick, device=args.device)
     start = time.perf_counter()
     model.fit([data.structures[i] for i in keep], y[keep])
-    bundle = {"model": model, "name": args.model, "target": args.target, "n_train": len(keep),
-              "skhybrid_version": __import__("skhybrid").__version__}
-    import io
-
-    from .utils import write_atomically
-
-    buffer = io.BytesIO()
-    joblib.dump(bundle, buffer)
-    write_atomically(args.out, buffer.getvalue())
+    save_model(model, args.out, name=args.model,
+               metadata={"target": args.target, "n_train": len(keep), "data": str(args.data), "seed": args.seed})
     print(f"Trained {args.model} on {len(keep)} structures in {time.perf_counter() - start:.1f} s; saved {args.out}")
     return 0
 
@@ -144,12 +136,21 @@ def _check_output_file(out) -> None:
 
 
 def _load_bundle(path):
+    """The model, its catalogue name and target: from a save_model file, or a joblib bundle of skhybrid 0.1."""
+    import zipfile
+
+    from ._persistence import load_model
+
+    if not __import__("os").path.exists(path):
+        raise FileNotFoundError(f"{path} does not exist.")
+    if zipfile.is_zipfile(path):
+        model, info = load_model(path, return_metadata=True)
+        return {"model": model, "name": info.get("catalogue_name") or info["class"],
+                "target": info["metadata"].get("target", "prediction")}
     import joblib
 
     try:
-        bundle = joblib.load(path)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path} does not exist.") from None
+        bundle = joblib.load(path)  # the former format: a pickle, so only for files you trust
     except Exception as error:  # a truncated or foreign file fails in many ways inside pickle
         raise ValueError(f"{path} cannot be read as a model ({type(error).__name__}: {error}); it is truncated or "
                          "not a file written by `skhybrid fit`.") from error
@@ -246,13 +247,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     fit = sub.add_parser(
         "fit", help="train a named model on your data and save it",
-        description="Train a registry model on a data file or folder and save it with joblib.\n\nExample:\n"
-        "  skhybrid fit late-fusion --data my_cifs/ --target band_gap --out band_gap.joblib",
+        description="Train a catalogue model on a data file or folder and save it (skhybrid.save_model: a versioned "
+        "file that loads without running code from it).\n\nExample:\n"
+        "  skhybrid fit hybrid-light --data my_cifs/ --target band_gap --out band_gap.skh",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     fit.add_argument("model", choices=list(CATALOGUE), metavar="MODEL", help=f"one of: {', '.join(CATALOGUE)}")
     fit.add_argument("--data", required=True, help="folder of CIF/POSCAR files with targets.csv, or a .json(.gz)")
     fit.add_argument("--target", required=True, help="the column to learn")
-    fit.add_argument("--out", default="model.joblib", help="where to save the model (default: %(default)s)")
+    fit.add_argument("--out", default="model.skh", help="where to save the model (default: %(default)s)")
     fit.add_argument("--seed", type=int, default=0, help="random_state (default: 0)")
     fit.add_argument("--device", default="auto", help="torch device (default: auto)")
     fit.add_argument("--quick", action="store_true", help="short training, to check a setup")
@@ -263,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
         "predict", help="predict structure files with a model saved by `skhybrid fit`",
         description="Load a model saved by `skhybrid fit` and predict CIF/POSCAR files, folders of them, or a "
         "data file; write a CSV of id and prediction.\n\nExample:\n"
-        "  skhybrid predict band_gap.joblib new/*.cif --out predictions.csv",
+        "  skhybrid predict band_gap.skh new/*.cif --out predictions.csv",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     predict.add_argument("model_file", help="a file written by `skhybrid fit`")
     predict.add_argument("inputs", nargs="+", help="structure files, folders of them, or .json(.gz) data files")

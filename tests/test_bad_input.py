@@ -22,7 +22,7 @@ OGANESSON = Structure(Lattice.cubic(4.0), ["Og", "Cl"], [[0, 0, 0], [0.5, 0.5, 0
 DISORDERED = rocksalt().copy()
 DISORDERED.replace_species({"Na": {"Na": 0.5, "K": 0.5}})
 FAST_GNN = dict(max_epochs=2, batch_size=4, validation_fraction=0, module__hidden_channels=8,
-                module__head_channels=8, random_state=0)
+                module__head_channels=(8,), random_state=0)
 
 
 def _transform(transformer):

@@ -101,18 +101,23 @@ def test_user_data_benchmark_fit_and_predict(tmp_path, cif_folder, capsys):
     assert sum(records.loc[records["model"] == "dummy", "n_test"]) == 30
     assert "3-fold shuffled CV" in (out / "report.md").read_text()
 
-    model_file = tmp_path / "model.joblib"
+    model_file = tmp_path / "model.skh"
     assert main(["fit", "rf-magpie", "--data", str(cif_folder), "--target", "peak", "--quick",
                  "--out", str(model_file)]) == 0
     predictions = tmp_path / "pred.csv"
     assert main(["predict", str(model_file), str(cif_folder), "--out", str(predictions)]) == 0
     frame = pd.read_csv(predictions)
     assert list(frame.columns) == ["id", "peak"] and len(frame) == 30
-    bundle = joblib.load(model_file)
+    model, info = skhybrid.load_model(model_file, return_metadata=True)
+    assert info["catalogue_name"] == "rf-magpie" and info["metadata"]["target"] == "peak"
     from skhybrid.datasets import load_structures
 
     data = load_structures(cif_folder, target="peak")
-    np.testing.assert_allclose(frame["peak"], bundle["model"].predict(data.structures))
+    np.testing.assert_allclose(frame["peak"], model.predict(data.structures))
+    # a model saved by skhybrid 0.1 (a joblib bundle) still predicts
+    legacy = tmp_path / "legacy.joblib"
+    joblib.dump({"model": model, "name": "rf-magpie", "target": "peak"}, legacy)
+    assert main(["predict", str(legacy), str(cif_folder), "--out", str(tmp_path / "legacy.csv")]) == 0
     assert main(["predict", str(model_file), str(cif_folder / "s03.cif"), "--out", "-"]) == 0
     assert "s03.cif" in capsys.readouterr().out
 
@@ -149,7 +154,7 @@ def test_bad_input_is_named(tmp_path, data_home, cif_folder, capsys):
                  "--models", "dummy", "--out", str(out), "--no-progress"]) == 2
     assert "different configuration" in capsys.readouterr().err
     assert json.loads((out / "config.json").read_text()) == saved
-    assert main(["predict", str(tmp_path / "missing.joblib"), str(cif_folder)]) == 2
+    assert main(["predict", str(tmp_path / "missing.skh"), str(cif_folder)]) == 2
 
 
 def test_every_subcommand_explains_itself():

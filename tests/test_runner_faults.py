@@ -142,7 +142,7 @@ def test_fusion_models_save_their_parts_predictions(crystal_folder, tmp_path):
     _run(crystal_folder, out, models=["hybrid-light"])
     frame = pd.read_csv(out / "predictions" / "hybrid-light__fold0.csv")
     parts = [c[len(COMPONENT_PREFIX):] for c in frame.columns if c.startswith(COMPONENT_PREFIX)]
-    assert parts == ["descriptors", "descriptors/0", "descriptors/1", "graph", "graph/0", "graph/1"]
+    assert parts == ["descriptors", "graph", "graph/0", "graph/1"]  # the descriptor model is refit, not a committee
     np.testing.assert_allclose(frame[f"{COMPONENT_PREFIX}graph"],
                                frame[[f"{COMPONENT_PREFIX}graph/0", f"{COMPONENT_PREFIX}graph/1"]].mean(axis=1))
     record = json.loads((out / "records" / "hybrid-light__fold0.json").read_text())
@@ -161,3 +161,31 @@ def test_matbench_results_files_are_gzipped(tmp_path):
     path = tmp_path / "m.json.gz"
     _write_gzipped(Fake(), path)
     assert json.loads(gzip.decompress(path.read_bytes())) == {"ok": 1}
+
+
+@pytest.mark.parametrize("content", [b"", b"not a model at all", None])
+def test_predict_on_a_damaged_or_foreign_model_file_is_one_line(tmp_path, crystal_folder, capsys, content):
+    from skhybrid.cli import main
+
+    path = tmp_path / "model.joblib"
+    if content is None:  # a real model file, cut in half
+        assert main(["fit", "dummy", "--data", str(crystal_folder), "--target", "y", "--out", str(path),
+                     "--no-progress"]) == 0
+        path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    else:
+        path.write_bytes(content)
+    capsys.readouterr()
+    assert main(["predict", str(path), str(crystal_folder), "--out", str(tmp_path / "p.csv"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "model.joblib cannot be read as a model" in err and "Traceback" not in err
+
+
+def test_cli_refuses_a_missing_output_folder_before_any_work(tmp_path, crystal_folder, capsys):
+    from skhybrid.cli import main
+
+    out = tmp_path / "missing" / "p.csv"
+    assert main(["fit", "rf-magpie", "--data", str(crystal_folder), "--target", "y", "--out", str(out),
+                 "--no-progress"]) == 2
+    assert "the folder of --out" in capsys.readouterr().err and not out.parent.exists()
+    with pytest.raises(ValueError, match="the folder of --out"):
+        main(["--debug", "predict", "x.joblib", str(crystal_folder), "--out", str(out)])

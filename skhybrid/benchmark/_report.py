@@ -157,19 +157,30 @@ def _matbench_files(out: Path, results: pd.DataFrame, bench) -> list[Path]:
     folder = out / "matbench"
     folder.mkdir(exist_ok=True)
     frame = pd.DataFrame({"structure": list(bench.X), bench.target: bench.y}, index=bench.ids)
+    from ._runner import COMPONENT_PREFIX
+
     for model in results["model"].unique():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            benchmark = MatbenchBenchmark(autoload=False, subset=[bench.matbench_task])
-            task = benchmark.tasks_map[bench.matbench_task]
-            task.df = frame
-            for fold in sorted(results.loc[results["model"] == model, "fold"]):
-                predictions = pd.read_csv(out / "predictions" / f"{model}__fold{fold}.csv")
-                task.record(int(fold), predictions["y_pred"].to_numpy())
-            benchmark.add_metadata({"algorithm": f"skhybrid {model}"})
-            path = folder / f"{model}.json.gz"
-            _write_gzipped(benchmark, path)
-        paths.append(path)
+        folds = sorted(results.loc[results["model"] == model, "fold"])
+        predictions = {fold: pd.read_csv(out / "predictions" / f"{model}__fold{fold}.csv") for fold in folds}
+        # the model itself, and each part of a fusion model or ensemble that every fold saved
+        columns = {"y_pred": (model, f"skhybrid {model}")}
+        parts = set.intersection(*(set(p.columns) for p in predictions.values()))
+        for column in sorted(c for c in parts if c.startswith(COMPONENT_PREFIX)):
+            part = column[len(COMPONENT_PREFIX):]
+            columns[column] = (f"{model}.{part.replace('/', '-')}",
+                               f"skhybrid {model}: its part {part!r}, as trained inside it")
+        for column, (name, algorithm) in columns.items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                benchmark = MatbenchBenchmark(autoload=False, subset=[bench.matbench_task])
+                task = benchmark.tasks_map[bench.matbench_task]
+                task.df = frame
+                for fold in folds:
+                    task.record(int(fold), predictions[fold][column].to_numpy())
+                benchmark.add_metadata({"algorithm": algorithm})
+                path = folder / f"{name}.json.gz"
+                _write_gzipped(benchmark, path)
+            paths.append(path)
     return paths
 
 

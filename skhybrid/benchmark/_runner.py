@@ -282,8 +282,11 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
 
     pairs = [(m, int(f)) for m in models for f in folds]
     todo = [(m, f) for m, f in pairs if not _finished(out, m, f)]
+    # no remaining-time estimate: fits differ by three orders of magnitude (a mean predictor, a hybrid),
+    # so a rate over finished fits says nothing about the next ones
     bar = tqdm(total=len(pairs), initial=len(pairs) - len(todo), desc=f"{bench.name}", unit="fit",
-               disable=not progress)
+               disable=not progress, bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} fits "
+                                                "[{elapsed} so far{postfix}]")
     # the runner's bar stays; the steps inside a fit (features, graphs, epochs, internal folds) show
     # their own bars beneath it while they run
     from ..utils import torch_threads

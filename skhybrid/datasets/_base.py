@@ -148,7 +148,7 @@ def fetch_file(url: str, destination: Path, sha256: str | None = None, *, progre
         os.unlink(tmp_name)
         raise OSError(
             f"Could not download {url} ({error.reason}) to {destination}. Offline? Put the file there, "
-            "or point data_home / SKHYBRID_DATA_DIR at a folder that holds it."
+            "or point data_home (--data-dir on the command line) or SKHYBRID_DATA_DIR at a folder that holds it."
         ) from error
     except BaseException:
         # BaseException: a Ctrl-C mid-download must not leave a partial file either.

@@ -7,7 +7,8 @@ from functools import partial
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import RegressorMixin, clone
+from sklearn.base import RegressorMixin, TransformerMixin, clone
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import KFold, check_cv
 from sklearn.utils import Bunch, _safe_indexing
 from sklearn.utils.metaestimators import _BaseComposition
@@ -16,7 +17,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 from ..utils import fit_all, with_random_state
 
 __all__ = ["BaseFusion", "FoldModels", "check_estimators", "check_internal_cv", "check_samples", "check_splits",
-           "fit_base", "out_of_fold_predictions", "prepare_targets", "score"]
+           "fit_base", "out_of_fold_predictions", "prepare_targets", "sample_weight_fit_params", "score"]
 
 
 def check_samples(X, owner: str) -> int:
@@ -25,14 +26,31 @@ def check_samples(X, owner: str) -> int:
 
     if isinstance(X, Structure):
         raise ValueError(f"{owner}: X is a single Structure; wrap it in a list: [structure].")
-    if isinstance(X, (str, bytes)) or not hasattr(X, "__len__"):
+    if isinstance(X, (str, bytes)):
+        raise ValueError(f"{owner}: X must be a list, array, DataFrame or Series of samples, got a string.")
+    try:
+        return _num_samples(X)
+    except TypeError as error:
         raise ValueError(f"{owner}: X must be a list, array, DataFrame or Series of samples, got "
-                         f"{type(X).__name__}.")
-    return _num_samples(X)
+                         f"{type(X).__name__}.") from error
+
+
+def as_indexable(X):
+    """``X`` itself, or a form that rows can be taken from: an array for an array-like with only
+    ``__array__``, CSR for sparse formats without row indexing (COO, DIA, ...)."""
+    from scipy import sparse
+
+    if sparse.issparse(X):
+        return X if X.format in ("csr", "csc") else X.tocsr()
+    if not hasattr(X, "__getitem__") and hasattr(X, "__array__"):
+        return np.asarray(X)
+    return X
 
 
 def prepare_targets(y, n_samples: int, owner: str) -> np.ndarray:
     """Targets as floats, 1-D for one target; their length must match the samples."""
+    if y is None:
+        raise ValueError(f"{owner} requires y to be passed, but the target y is None.")
     y = np.asarray(y, dtype=float)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
@@ -52,8 +70,11 @@ def score(metric, y, pred) -> float:
     return float(metric(y, pred))
 
 
-def check_estimators(estimators, owner: str) -> tuple[list[str], list]:
-    """Names and estimators of a list of ``(name, estimator)`` pairs, checked."""
+def check_estimators(estimators, owner: str, *, keep_dropped=False) -> tuple[list[str], list]:
+    """Names and estimators of a list of ``(name, estimator)`` pairs, checked; ``"drop"`` ones left out.
+
+    With ``keep_dropped`` the dropped pairs stay in, as ``"drop"``, so that positions match the list.
+    """
     if not isinstance(estimators, (list, tuple)) or not estimators:
         raise ValueError(f"{owner}: estimators must be a non-empty list of (name, estimator) pairs.")
     names, bases = [], []
@@ -63,14 +84,40 @@ def check_estimators(estimators, owner: str) -> tuple[list[str], list]:
         name, base = pair
         if "__" in name or not name:
             raise ValueError(f"{owner}: estimator name {name!r} must be non-empty and contain no '__'.")
+        if isinstance(base, str) and base == "drop":
+            if keep_dropped:
+                names.append(name)
+                bases.append(base)
+            continue
         if not (hasattr(base, "fit") and hasattr(base, "predict")):
-            raise ValueError(f"{owner}: estimator {name!r} ({type(base).__name__}) has no fit/predict.")
+            raise ValueError(f"{owner}: estimator {name!r} ({type(base).__name__}) has no fit/predict; "
+                             "use an estimator or 'drop'.")
         names.append(name)
         bases.append(base)
-    duplicates = sorted({n for n in names if names.count(n) > 1})
+    all_names = [pair[0] for pair in estimators]
+    duplicates = sorted({n for n in all_names if all_names.count(n) > 1})
     if duplicates:
         raise ValueError(f"{owner}: estimator names must be unique; repeated: {', '.join(duplicates)}.")
+    if not any(not isinstance(b, str) for b in bases):
+        raise ValueError(f"{owner}: every estimator is 'drop'; keep at least one.")
     return names, bases
+
+
+def sample_weight_fit_params(name: str, base, sample_weight, owner: str) -> dict:
+    """How ``base.fit`` takes ``sample_weight``: directly, or a Pipeline's last step by name."""
+    if sample_weight is None:
+        return {}
+    from sklearn.pipeline import Pipeline
+    from sklearn.utils.validation import has_fit_parameter
+
+    if isinstance(base, Pipeline):
+        last_name, last = base.steps[-1]
+        if last not in (None, "passthrough") and has_fit_parameter(last, "sample_weight"):
+            return {f"{last_name}__sample_weight": sample_weight}
+    elif has_fit_parameter(base, "sample_weight"):
+        return {"sample_weight": sample_weight}
+    raise ValueError(f"{owner}: estimator {name!r} ({type(base).__name__}) does not take sample_weight; "
+                     "drop it, or fit without sample_weight.")
 
 
 def check_internal_cv(cv, n_samples: int, random_state, owner: str):
@@ -79,7 +126,7 @@ def check_internal_cv(cv, n_samples: int, random_state, owner: str):
         if cv < 2:
             raise ValueError(f"{owner}: cv={cv} must be at least 2.")
         if cv > n_samples:
-            raise ValueError(f"{owner}: cv={cv} folds is more than the {n_samples} training samples; "
+            raise ValueError(f"{owner}: cv={cv} folds is more than the training samples (n_samples={n_samples}); "
                              "use a smaller cv.")
         return KFold(int(cv), shuffle=True, random_state=random_state)
     return check_cv(cv)
@@ -96,11 +143,11 @@ def _failure_hint(X, base) -> str:
     return ""
 
 
-def fit_base(name: str, base, X, y, where: str, owner: str):
-    """Fit ``base`` (a fresh clone unless it is one already); a failure names the base and where it happened."""
+def fit_base(name: str, base, X, y, where: str, owner: str, fit_params=None):
+    """Fit a clone of ``base``; a failure names the base and where it happened."""
     estimator = clone(base)
     try:
-        return estimator.fit(X, y)
+        return estimator.fit(X, y, **(fit_params or {}))
     except Exception as error:  # re-raised with the base and the fold named
         message = f"{owner}: base estimator {name!r} failed {where}: {type(error).__name__}: {error}"
         message += _failure_hint(X, base)
@@ -125,7 +172,7 @@ def check_splits(cv, X, y, owner: str, *, require_partition: bool) -> list:
 
 
 def out_of_fold_predictions(names, bases, X, y, cv, owner: str, verbose: int = 0, *, require_partition=True,
-                            n_jobs=None, fold_seeds=None, return_models=False):
+                            n_jobs=None, fold_seeds=None, return_models=False, sample_weight=None):
     """Predictions of every base on every held-out sample from a model that never saw it.
 
     Returns an array of shape ``(n_samples, n_bases)``, or ``(n_samples, n_bases, n_targets)``
@@ -141,7 +188,9 @@ def out_of_fold_predictions(names, bases, X, y, cv, owner: str, verbose: int = 0
         for k, (train, _) in enumerate(splits):
             model = base if fold_seeds is None else with_random_state(base, fold_seeds[k])
             where = f"in fold {k} of {len(splits)} of the internal cross-validation"
-            fits.append(partial(fit_base, name, model, _safe_indexing(X, train), y[train], where, owner))
+            weights = None if sample_weight is None else sample_weight[train]
+            fits.append(partial(fit_base, name, model, _safe_indexing(X, train), y[train], where, owner,
+                                sample_weight_fit_params(name, base, weights, owner)))
     start = time.perf_counter()
     fitted = fit_all(fits, n_jobs=n_jobs, desc=f"{owner} out-of-fold")
     if verbose:
@@ -160,7 +209,8 @@ def out_of_fold_predictions(names, bases, X, y, cv, owner: str, verbose: int = 0
 class FoldModels:
     """The models of one base fitted on the internal folds, predicting as their mean (a fitted committee).
 
-    What ``LateFusionRegressor(refit=False)`` keeps for each base instead of a refit.
+    What ``LateFusionRegressor(refit=False)`` keeps for each base instead of a refit:
+    ``estimators_`` are the fold models, ``predict(X, return_std=True)`` also gives their spread.
     """
 
     def __init__(self, estimators):
@@ -175,8 +225,13 @@ class FoldModels:
         return (mean, predictions.std(axis=1)) if return_std else mean
 
 
-class BaseFusion(RegressorMixin, _BaseComposition):
-    """What late fusion and stacking share: nested parameters, refitting the bases, their predictions."""
+class BaseFusion(TransformerMixin, RegressorMixin, _BaseComposition):
+    """What late fusion and stacking share: nested parameters, refitting the bases, their predictions.
+
+    Like scikit-learn's heterogeneous ensembles: ``X`` goes to every base untouched (a list of
+    Structures for Pipelines that start with a featurizer, a 2-D array for ordinary estimators), a base
+    may be ``"drop"``, and ``transform`` gives the bases' predictions.
+    """
 
     def get_params(self, deep=True):
         return self._get_params("estimators", deep=deep)
@@ -185,28 +240,84 @@ class BaseFusion(RegressorMixin, _BaseComposition):
         self._set_params("estimators", **params)
         return self
 
-    def _check_fit_input(self, X, y):
-        """Validated parameters, base names and estimators, X untouched, targets as floats."""
+    def _check_fit_input(self, X, y, sample_weight=None):
+        """Validated parameters, base names and estimators, X untouched, targets and sample weights as floats."""
         self._validate_params()
         owner = type(self).__name__
         names, bases = check_estimators(self.estimators, owner)
-        return names, bases, X, prepare_targets(y, check_samples(X, owner), owner)
+        X = as_indexable(X)
+        n_samples = check_samples(X, owner)
+        # X goes to the bases untouched; for a table, remember its width and names as scikit-learn does
+        shape = getattr(X, "shape", None)
+        if shape is not None and len(shape) == 2:
+            self.n_features_in_ = int(shape[1])
+            if hasattr(X, "columns"):
+                self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        if sample_weight is not None:
+            from sklearn.utils.validation import _check_sample_weight
 
-    def _refit_bases(self, names, bases, X, y, n_jobs=None) -> None:
+            sample_weight = _check_sample_weight(sample_weight, np.zeros((n_samples, 1)))
+        return names, bases, X, prepare_targets(y, n_samples, owner), sample_weight
+
+    def _refit_bases(self, names, bases, X, y, n_jobs=None, sample_weight=None) -> None:
         owner = type(self).__name__
-        fits = [partial(fit_base, name, base, X, y, "when fit on all the training data", owner)
+        fits = [partial(fit_base, name, base, X, y, "when fit on all the training data", owner,
+                        sample_weight_fit_params(name, base, sample_weight, owner))
                 for name, base in zip(names, bases)]
         self.estimators_ = fit_all(fits, n_jobs=n_jobs, desc=f"{owner} refit")
         self.named_estimators_ = Bunch(**dict(zip(names, self.estimators_)))
 
+    def _use_prefit(self, names, bases) -> None:
+        """``cv="prefit"``: the bases are fitted already; use them as they are."""
+        for name, base in zip(names, bases):
+            try:
+                check_is_fitted(base)
+            except NotFittedError as error:
+                raise NotFittedError(f"{type(self).__name__}: cv='prefit' but estimator {name!r} is not fitted; "
+                                     "fit it first, or use a cross-validation.") from error
+        self.estimators_ = list(bases)
+        self.named_estimators_ = Bunch(**dict(zip(names, self.estimators_)))
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of ``transform``'s columns: the bases' names (with ``_k`` for target ``k`` of several).
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored.
+
+        Returns
+        -------
+        ndarray of str
+        """
+        check_is_fitted(self, "estimators_")
+        names = list(self.named_estimators_)
+        n_targets = getattr(self, "n_targets_", 1)
+        if n_targets > 1:
+            names = [f"{name}_{k}" for name in names for k in range(n_targets)]
+        return np.asarray(names, dtype=object)
+
     def _base_predictions(self, X) -> np.ndarray:
         """``(n_samples, n_estimators[, n_targets])`` predictions of the refit bases."""
         check_is_fitted(self, "estimators_")
+        X = as_indexable(X)
         check_samples(X, type(self).__name__)
         return np.stack([np.asarray(est.predict(X), dtype=float) for est in self.estimators_], axis=1)
 
     def __sklearn_tags__(self):
+        from sklearn.utils import get_tags
+
         tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
         tags.target_tags.multi_output = True
+        tags.target_tags.required = True
+        # X is passed through: what it may be is what every base takes
+        bases = [b for _, b in self.estimators if not (isinstance(b, str) and b == "drop")]
+        try:
+            inner = [get_tags(b).input_tags for b in bases]
+        except Exception:  # a base that is no scikit-learn estimator: keep the defaults
+            inner = []
+        if inner:
+            tags.input_tags.two_d_array = all(t.two_d_array for t in inner)
+            tags.input_tags.sparse = all(t.sparse for t in inner)
+            tags.input_tags.allow_nan = all(t.allow_nan for t in inner)
         return tags

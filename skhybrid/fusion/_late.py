@@ -26,7 +26,9 @@ class LateFusionRegressor(BaseFusion):
 
     Each base is a ``(name, estimator)`` pair, typically a Pipeline from
     Structures to a prediction (``MagpieFeaturizer`` + random forest,
-    ``StructureGraphizer`` + CGCNN). The prediction is
+    ``StructureGraphizer`` + CGCNN); ``X`` reaches every base untouched, so
+    ordinary estimators on a 2-D array work too, and a base may be ``"drop"``
+    (left out, as in scikit-learn's ``VotingRegressor``). The prediction is
     ``sum_j weights_[j] * base_j.predict(X)``, with weights that are either
 
     - fixed (``weights=[0.3, 0.7]``, normalised to sum to one): a plain
@@ -40,27 +42,33 @@ class LateFusionRegressor(BaseFusion):
 
     Parameters
     ----------
-    estimators : list of (str, estimator)
+    estimators : list of (str, estimator or "drop")
         The bases; names must be unique and contain no ``"__"``. Their
         parameters are reachable as ``<name>__<param>``.
     weights : array-like of shape (n_estimators,), "oof" or None, default=None
-        ``None`` averages the bases with equal weights.
+        ``None`` averages the bases with equal weights. Fixed weights have one
+        entry per estimator, dropped ones included (their weight is ignored).
     metric : {"mae", "mse"} or callable, default="mae"
         What ``"oof"`` weights minimise; a callable is ``metric(y_true, y_pred)``,
         lower is better. Also used for ``oof_scores_``.
-    cv : int or cross-validation splitter, default=5
+    cv : int, cross-validation splitter or "prefit", default=5
         Internal cross-validation for ``weights="oof"``; an int is a shuffled
         ``KFold`` seeded by ``random_state``. Each sample must be in at most
         one test fold; the weights are chosen on the samples that are in one
         (all of them for a K-fold; a few slices for :class:`DisjointHoldouts`).
-    refit : bool, default=True
-        Refit every base on all the training data after choosing the weights.
-        ``False`` keeps, for each base, the models fitted on the internal
-        folds and predicts with their mean (a cross-validation committee):
-        no model is trained twice, which with expensive networks halves the
-        cost. Fold model ``k`` then has every ``random_state`` set to
-        ``random_state + k`` (a seed ensemble as well as a data one). Needs
-        ``weights="oof"``.
+        ``"prefit"``: the bases are fitted already and used as they are;
+        ``fit(X, y)`` then only chooses ``"oof"`` weights on their predictions
+        of ``X``, which must be data they did not see (a validation set).
+    refit : bool or list of str, default=True
+        Which bases are refit on all the training data after the weights are
+        chosen: all (``True``), none (``False``) or those named. A base that
+        is not refit keeps the models fitted on the internal folds and
+        predicts with their mean (a cross-validation committee): no model is
+        trained twice, which for an expensive network halves the cost, while a
+        cheap base is best refit on everything (``refit=["descriptors"]``).
+        Fold model ``k`` of a committee has every ``random_state`` set to
+        ``random_state + k`` (a seed ensemble as well as a data one). Anything
+        but ``True`` needs ``weights="oof"``.
     random_state : int, RandomState or None, default=None
         Seeds the internal folds (the bases keep their own ``random_state``,
         except with ``refit=False``).
@@ -101,8 +109,8 @@ class LateFusionRegressor(BaseFusion):
         "estimators": [list],
         "weights": ["array-like", StrOptions({"oof"}), None],
         "metric": [StrOptions({"mae", "mse"}), callable],
-        "cv": [Interval(Integral, 2, None, closed="left"), "cv_object"],
-        "refit": ["boolean"],
+        "cv": [Interval(Integral, 2, None, closed="left"), "cv_object", StrOptions({"prefit"})],
+        "refit": ["boolean", list, tuple],
         "random_state": ["random_state"],
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
@@ -119,59 +127,99 @@ class LateFusionRegressor(BaseFusion):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
-    def _check_weights(self, n_bases: int):
+    def _check_weights(self):
+        """Fixed weights of the bases that are not dropped, normalised to sum to one."""
+        kept = [not (isinstance(b, str) and b == "drop") for _, b in self.estimators]
         if self.weights is None:
-            return np.full(n_bases, 1 / n_bases)
+            return np.full(sum(kept), 1 / sum(kept))
         weights = np.asarray(self.weights, dtype=float).ravel()
-        if len(weights) != n_bases:
+        if len(weights) != len(kept):
             raise ValueError(f"{type(self).__name__}: weights has {len(weights)} entries but there are "
-                             f"{n_bases} estimators.")
+                             f"{len(kept)} estimators.")
+        weights = weights[kept]
         if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() == 0:
-            raise ValueError(f"{type(self).__name__}: weights must be finite, non-negative and not all zero, "
-                             f"got {weights.tolist()}.")
+            raise ValueError(f"{type(self).__name__}: weights must be finite, non-negative and not all zero "
+                             f"(over the estimators not dropped), got {weights.tolist()}.")
         return weights / weights.sum()
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Choose the weights (for ``"oof"``), then fit every base on all of ``X``.
 
         Parameters
         ----------
-        X : list, array or Series of samples (e.g. Structures)
+        X : list, array or Series of samples (e.g. Structures), or a 2-D array
+            What the bases take.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to every base (a Pipeline's last step), which must take it,
+            and weighing the samples in the choice of ``"oof"`` weights.
 
         Returns
         -------
         self
         """
         owner = type(self).__name__
-        names, bases, X, y = self._check_fit_input(X, y)
-        if not self.refit and not isinstance(self.weights, str):
-            raise ValueError(f"{owner}: refit=False predicts with the models of the internal folds, which only "
-                             "weights='oof' fits; use weights='oof' or refit=True.")
+        names, bases, X, y, sample_weight = self._check_fit_input(X, y, sample_weight)
+        self.n_targets_ = 1 if y.ndim == 1 else y.shape[1]
+        prefit = isinstance(self.cv, str) and self.cv == "prefit"
+        refit = self._refit_names(names)
+        if len(refit) < len(names) and not isinstance(self.weights, str):
+            raise ValueError(f"{owner}: refit={self.refit!r} predicts with the models of the internal folds, which "
+                             "only weights='oof' fits; use weights='oof' or refit=True.")
+        if prefit:
+            self._use_prefit(names, bases)
+            if isinstance(self.weights, str):
+                predictions = self._base_predictions(X)
+                self.weights_ = simplex_weights(predictions, y, self.metric, sample_weight)
+                self.oof_predictions_ = predictions
+                self.oof_scores_ = {name: score(self.metric, y, predictions[:, j]) for j, name in enumerate(names)}
+                self.oof_scores_["fusion"] = score(self.metric, y, blend(predictions, self.weights_))
+            else:
+                self.weights_ = self._check_weights()
+            return self
         if isinstance(self.weights, str):
             cv = check_internal_cv(self.cv, len(y), self.random_state, owner)
             fold_seeds = None
-            if not self.refit:
+            if len(refit) < len(names):
                 start = self.random_state if isinstance(self.random_state, Integral) else \
                     check_random_state(self.random_state).randint(2**31 - 1 - cv.get_n_splits(X, y))
                 fold_seeds = [int(start) + k for k in range(cv.get_n_splits(X, y))]
             oof, models = out_of_fold_predictions(names, bases, X, y, cv, owner, self.verbose,
                                                   require_partition=False, n_jobs=self.n_jobs,
-                                                  fold_seeds=fold_seeds, return_models=True)
+                                                  fold_seeds=fold_seeds, return_models=True,
+                                                  sample_weight=sample_weight)
             held_out = ~np.isnan(oof.reshape(len(oof), -1)).any(axis=1)
-            self.weights_ = simplex_weights(oof[held_out], y[held_out], self.metric)
+            self.weights_ = simplex_weights(oof[held_out], y[held_out], self.metric,
+                                            None if sample_weight is None else sample_weight[held_out])
             self.oof_predictions_ = oof
             self.oof_scores_ = {name: score(self.metric, y[held_out], oof[held_out, j])
                                 for j, name in enumerate(names)}
             self.oof_scores_["fusion"] = score(self.metric, y[held_out], blend(oof[held_out], self.weights_))
         else:
-            self.weights_ = self._check_weights(len(bases))
-        if self.refit:
-            self._refit_bases(names, bases, X, y, n_jobs=self.n_jobs)
-        else:
-            self.estimators_ = [FoldModels(fold_models) for fold_models in models]
-            self.named_estimators_ = Bunch(**dict(zip(names, self.estimators_)))
+            self.weights_ = self._check_weights()
+        if len(refit) == len(names):
+            self._refit_bases(names, bases, X, y, n_jobs=self.n_jobs, sample_weight=sample_weight)
+            return self
+        # the bases named in refit are fitted again on everything; the others keep their fold models
+        final = [FoldModels(fold_models) for fold_models in models]
+        chosen = [j for j, name in enumerate(names) if name in refit]
+        if chosen:
+            self._refit_bases([names[j] for j in chosen], [bases[j] for j in chosen], X, y, n_jobs=self.n_jobs,
+                              sample_weight=sample_weight)
+            for j, estimator in zip(chosen, self.estimators_):
+                final[j] = estimator
+        self.estimators_ = final
+        self.named_estimators_ = Bunch(**dict(zip(names, self.estimators_)))
         return self
+
+    def _refit_names(self, names) -> set:
+        if isinstance(self.refit, bool):
+            return set(names) if self.refit else set()
+        unknown = sorted(set(self.refit) - {name for name, _ in self.estimators})
+        if unknown:
+            raise ValueError(f"{type(self).__name__}: refit names {unknown}, which are not estimators; choose "
+                             f"among {list(names)}.")
+        return set(self.refit) & set(names)
 
     def transform(self, X) -> np.ndarray:
         """Each base's predictions.

@@ -10,7 +10,7 @@ from sklearn.linear_model import RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import Bunch
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._bases import (
@@ -19,6 +19,7 @@ from ._bases import (
     check_samples,
     out_of_fold_predictions,
     prepare_targets,
+    sample_weight_fit_params,
 )
 
 __all__ = ["StackingFusionRegressor"]
@@ -49,9 +50,11 @@ class StackingFusionRegressor(BaseFusion):
     passthrough_features : transformer, default=None
         Maps the Structures to extra columns for the final estimator
         (fitted on the training Structures); ``None`` passes none.
-    cv : int or cross-validation splitter, default=5
+    cv : int, cross-validation splitter or "prefit", default=5
         Internal cross-validation for the out-of-fold predictions; an int is a
-        shuffled ``KFold`` seeded by ``random_state``.
+        shuffled ``KFold`` seeded by ``random_state``. ``"prefit"``: the bases
+        are fitted already; the final estimator learns on their predictions of
+        the ``X`` given to ``fit``, which should be data they did not see.
     random_state : int, RandomState or None, default=None
         Seeds the internal folds.
     verbose : int, default=0
@@ -85,7 +88,7 @@ class StackingFusionRegressor(BaseFusion):
         "estimators": [list],
         "final_estimator": [HasMethods(["fit", "predict"]), None],
         "passthrough_features": [HasMethods(["fit", "transform"]), None],
-        "cv": [Interval(Integral, 2, None, closed="left"), "cv_object"],
+        "cv": [Interval(Integral, 2, None, closed="left"), "cv_object", StrOptions({"prefit"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -99,26 +102,37 @@ class StackingFusionRegressor(BaseFusion):
         self.random_state = random_state
         self.verbose = verbose
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Out-of-fold base predictions, the final estimator on them, then the bases on all of ``X``.
 
         Parameters
         ----------
-        X : list, array or Series of samples (e.g. Structures)
-            What the bases' pipelines take.
+        X : list, array or Series of samples (e.g. Structures), or a 2-D array
+            What the bases take.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to every base (a Pipeline's last step) and to the final estimator, which must take it.
 
         Returns
         -------
         self : StackingFusionRegressor
         """
         owner = type(self).__name__
-        names, bases, X, y = self._check_fit_input(X, y)
+        names, bases, X, y, sample_weight = self._check_fit_input(X, y, sample_weight)
+        self.n_targets_ = 1 if y.ndim == 1 else y.shape[1]
+        if isinstance(self.cv, str) and self.cv == "prefit":
+            # as scikit-learn's StackingRegressor(cv="prefit"): the final model learns on the fitted bases'
+            # predictions of X, which should be data the bases did not see
+            self._use_prefit(names, bases)
+            self.oof_predictions_ = self._base_predictions(X)
+            self._fit_final(names, X, y, sample_weight)
+            return self
         cv = check_internal_cv(self.cv, len(y), self.random_state, owner)
-        self.oof_predictions_ = out_of_fold_predictions(names, bases, X, y, cv, owner, self.verbose)
-        self._fit_final(names, X, y)
-        self._refit_bases(names, bases, X, y)
+        self.oof_predictions_ = out_of_fold_predictions(names, bases, X, y, cv, owner, self.verbose,
+                                                        sample_weight=sample_weight)
+        self._fit_final(names, X, y, sample_weight)
+        self._refit_bases(names, bases, X, y, sample_weight=sample_weight)
         return self
 
     @classmethod
@@ -160,7 +174,7 @@ class StackingFusionRegressor(BaseFusion):
         stack.named_estimators_ = Bunch(**dict(zip(names, stack.estimators_)))
         return stack
 
-    def _fit_final(self, names, X, y):
+    def _fit_final(self, names, X, y, sample_weight=None):
         columns = [_flatten(self.oof_predictions_)]
         names_final = [f"{name}_{k}" for name in names for k in range(self.oof_predictions_.shape[2])] \
             if self.oof_predictions_.ndim == 3 else list(names)
@@ -177,7 +191,8 @@ class StackingFusionRegressor(BaseFusion):
         final = self.final_estimator
         if final is None:
             final = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-3, 3, 13)))
-        self.final_estimator_ = clone(final).fit(np.hstack(columns), y)
+        fit_params = sample_weight_fit_params("final_estimator", final, sample_weight, type(self).__name__)
+        self.final_estimator_ = clone(final).fit(np.hstack(columns), y, **fit_params)
 
     def transform(self, X) -> np.ndarray:
         """The final estimator's input for ``X``: base predictions, then passthrough features.
@@ -197,6 +212,21 @@ class StackingFusionRegressor(BaseFusion):
             columns.append(np.asarray(self.passthrough_features_.transform(X), dtype=float))
         return np.hstack(columns)
 
+    def get_feature_names_out(self, input_features=None):
+        """Names of ``transform``'s columns: the bases, then the passthrough features.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored.
+
+        Returns
+        -------
+        ndarray of str
+        """
+        check_is_fitted(self, "feature_names_in_final_")
+        return np.asarray(self.feature_names_in_final_, dtype=object)
+
     def predict(self, X) -> np.ndarray:
         """The final estimator's prediction from the refit bases (and the passthrough features).
 
@@ -209,4 +239,5 @@ class StackingFusionRegressor(BaseFusion):
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
+        check_is_fitted(self, "final_estimator_")
         return self.final_estimator_.predict(self.transform(X))

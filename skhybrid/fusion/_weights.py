@@ -14,24 +14,29 @@ def blend(predictions: np.ndarray, weights: np.ndarray) -> np.ndarray:
         np.einsum("nmk,m->nk", predictions, weights)
 
 
-def _as_rows(predictions: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One row per (sample, target) with a label: ``P (N, m)``, ``t (N,)``."""
+def _as_rows(predictions: np.ndarray, y: np.ndarray, sample_weight=None):
+    """One row per (sample, target) with a label: ``P (N, m)``, ``t (N,)``, weights ``w (N,)``."""
+    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     if predictions.ndim == 3:
+        n_targets = predictions.shape[2]
         predictions = predictions.transpose(0, 2, 1).reshape(-1, predictions.shape[1])
         y = y.reshape(-1)
+        w = np.repeat(w, n_targets)
     keep = np.isfinite(y)
-    return predictions[keep], y[keep]
+    return predictions[keep], y[keep], w[keep]
 
 
-def simplex_weights(predictions: np.ndarray, y: np.ndarray, metric="mae") -> np.ndarray:
+def simplex_weights(predictions: np.ndarray, y: np.ndarray, metric="mae", sample_weight=None) -> np.ndarray:
     """Non-negative weights summing to one that minimise ``metric`` of the blend.
 
     ``"mae"`` is solved exactly as a linear programme (HiGHS), ``"mse"`` as a
     convex quadratic programme (SLSQP); a callable ``metric(y_true, y_pred)``
     (lower is better) is minimised by SLSQP from the uniform blend, keeping the
-    best of that, the uniform blend and each single base.
+    best of that, the uniform blend and each single base. ``sample_weight``
+    weighs the samples of ``"mae"`` and ``"mse"``.
     """
-    P, t = _as_rows(np.asarray(predictions, dtype=float), np.asarray(y, dtype=float))
+    P, t, w = _as_rows(np.asarray(predictions, dtype=float), np.asarray(y, dtype=float), sample_weight)
+    w = w / w.sum()
     n, m = P.shape
     if m == 1:
         return np.ones(1)
@@ -42,7 +47,7 @@ def simplex_weights(predictions: np.ndarray, y: np.ndarray, metric="mae") -> np.
                               sparse.hstack([sparse.csr_matrix(-P), -identity])], format="csr")
         b_ub = np.concatenate([t, -t])
         A_eq = sparse.csr_matrix(np.concatenate([np.ones(m), np.zeros(n)])[None, :])
-        cost = np.concatenate([np.zeros(m), np.ones(n) / n])
+        cost = np.concatenate([np.zeros(m), w])
         result = optimize.linprog(cost, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=[1.0], bounds=(0, None),
                                   method="highs")
         if not result.success:
@@ -50,14 +55,14 @@ def simplex_weights(predictions: np.ndarray, y: np.ndarray, metric="mae") -> np.
         weights = result.x[:m]
     else:
         if metric == "mse":
-            def loss(w):
-                return np.mean((P @ w - t) ** 2)
+            def loss(v):
+                return np.sum(w * (P @ v - t) ** 2)
 
-            def grad(w):
-                return 2 * P.T @ (P @ w - t) / n
+            def grad(v):
+                return 2 * P.T @ (w * (P @ v - t))
         elif callable(metric):
-            def loss(w):
-                return float(metric(t, P @ w))
+            def loss(v):
+                return float(metric(t, P @ v))
             grad = None
         else:
             raise ValueError(f"metric must be 'mae', 'mse' or a callable, got {metric!r}.")

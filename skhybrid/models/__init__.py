@@ -3,8 +3,8 @@
 from ._base import GraphRegressor
 from ._ensemble import SeedEnsembleRegressor
 from ._loss import MaskedMultiTaskLoss
-from ._regressors import ALIGNNRegressor, CGCNNRegressor, MEGNetRegressor
+from ._regressors import ALIGNNRegressor, CGCNNRegressor, MEGNetRegressor, SchNetRegressor
 from ._target import AutoTargetTransformRegressor
 
 __all__ = ["ALIGNNRegressor", "AutoTargetTransformRegressor", "CGCNNRegressor", "GraphRegressor",
-           "MaskedMultiTaskLoss", "MEGNetRegressor", "SeedEnsembleRegressor"]
+           "MaskedMultiTaskLoss", "MEGNetRegressor", "SchNetRegressor", "SeedEnsembleRegressor"]

@@ -19,7 +19,7 @@ from torch_geometric.loader import DataLoader
 from .._config import get_config
 from ..utils._validation import format_indices
 from ._callbacks import EpochProgressBar, LinearDecay, SmoothedValidLoss, StopOnDivergence
-from ._data import GraphDataset, check_graphs, check_targets
+from ._data import GraphDataset, GraphSizes, check_graphs, check_targets
 from ._loss import MaskedMultiTaskLoss
 
 __all__ = ["GraphRegressor"]
@@ -90,9 +90,12 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
     device : {"auto", "cpu", "cuda", ...}, default="auto"
     random_state : int, RandomState or None, default=None
         Seeds weights, shuffling, dropout and the validation split; an int
-        gives identical predictions on a rerun on the same machine with the
-        same number of torch threads (another thread count sums in another
-        order, and training drifts apart from there).
+        gives identical predictions on a rerun on the same machine with one
+        torch thread (``skhybrid.utils.torch_threads(1)``, the benchmark
+        runner's default). With several threads torch's parallel sums may
+        differ in the last digits from run to run (measured: 2e-7 relative
+        after a few epochs), and another thread count sums in another order,
+        so training drifts apart from there.
     verbose : int, default=0
         0 is silent, 1 prints the epoch table.
     callbacks : list of skorch callbacks or (name, callback) pairs, default=None
@@ -422,6 +425,23 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         )
         net_kwargs.update(passthrough)  # the user's optimizer__/iterator_*__/callbacks__ settings win
         return NeuralNet(**net_kwargs)
+
+    def _restore_network(self, module_state, criterion_state) -> None:
+        """Rebuild ``net_`` from the fitted sizes and saved weights (:func:`skhybrid.load_model`)."""
+        module = self._module_class()
+        sizes = GraphSizes(self.n_node_features_, self.n_edge_features_, self.n_global_features_,
+                           self.n_angle_features_)
+        wanted = getattr(self, "device_", "cpu")
+        self.device_ = wanted if wanted.startswith("cuda") and torch.cuda.is_available() else "cpu"
+        net = self._build_net(module, self._module_kwargs(module), sizes, self.n_targets_,
+                              self._check_task_weights(self.n_targets_), seed=0)
+        net.initialize()
+        net.module_.load_state_dict(module_state)
+        net.criterion_.load_state_dict(criterion_state)
+        self.net_ = net
+        if self.global_mean_ is not None:
+            self.global_mean_ = torch.as_tensor(self.global_mean_, dtype=torch.float32)
+            self.global_scale_ = torch.as_tensor(self.global_scale_, dtype=torch.float32)
 
     @staticmethod
     def _best_epoch(net) -> int:

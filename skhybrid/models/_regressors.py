@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from ..nn import ALIGNN, CGCNN, MEGNet
+from ..nn import ALIGNN, CGCNN, MEGNet, SchNet
 from ._base import GraphRegressor
 
-__all__ = ["ALIGNNRegressor", "CGCNNRegressor", "MEGNetRegressor"]
+__all__ = ["ALIGNNRegressor", "CGCNNRegressor", "MEGNetRegressor", "SchNetRegressor"]
 
 
 class CGCNNRegressor(GraphRegressor):
     """CGCNN (Xie & Grossman, PRL 2018) as a scikit-learn regressor.
 
     Architecture parameters go through ``module__`` (see :class:`skhybrid.nn.CGCNN`:
-    ``hidden_channels=64``, ``num_layers=3``, ``head_channels=128``, ``num_head_layers=1``,
+    ``hidden_channels=64``, ``num_layers=3``, ``head_channels=(128,)``,
     ``pooling="mean"``, ``dropout=0``); training parameters are those of
     :class:`GraphRegressor`.
 
@@ -52,7 +52,7 @@ class MEGNetRegressor(GraphRegressor):
 
     The global state starts from the graphs' ``u`` when the graphizer has
     ``global_features`` (e.g. ``MagpieFeaturizer()``). Architecture through
-    ``module__`` (see :class:`skhybrid.nn.MEGNet`: ``channels=32``, ``num_blocks=3``,
+    ``module__`` (see :class:`skhybrid.nn.MEGNet`: ``hidden_channels=32``, ``num_layers=3``,
     ``dense_channels=64``, ``processing_steps=3``, ``head_channels=(32, 16)``).
     For several targets, pass ``y`` of shape ``(n, k)`` with NaN where a label is
     missing, and ``task_weights`` (fixed, or ``"uncertainty"``).
@@ -69,6 +69,25 @@ class MEGNetRegressor(GraphRegressor):
     _default_module = MEGNet
 
 
+class SchNetRegressor(GraphRegressor):
+    """SchNet (Schütt et al., J. Chem. Phys. 2018) as a scikit-learn regressor.
+
+    Continuous-filter convolutions on the graphizer's periodic neighbour lists. Architecture
+    through ``module__`` (see :class:`skhybrid.nn.SchNet`: ``hidden_channels=64``,
+    ``num_layers=3``, ``head_channels=(32,)``, ``cutoff=8.0``, which should match the
+    graphizer's ``cutoff``).
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skhybrid import StructureGraphizer
+    >>> model = make_pipeline(StructureGraphizer(cutoff=6.0, max_neighbors=None, atom_features="z"),
+    ...                       SchNetRegressor(module__cutoff=6.0, random_state=0))
+    """
+
+    _default_module = SchNet
+
+
 def _with_shared_sections(cls):
     """Give a subclass the Parameters and Attributes of :class:`GraphRegressor`, before its Examples."""
     shared = GraphRegressor.__doc__
@@ -78,5 +97,5 @@ def _with_shared_sections(cls):
     return cls
 
 
-for _cls in (CGCNNRegressor, ALIGNNRegressor, MEGNetRegressor):
+for _cls in (CGCNNRegressor, ALIGNNRegressor, MEGNetRegressor, SchNetRegressor):
     _with_shared_sections(_cls)

@@ -10,7 +10,7 @@ from sklearn.compose import TransformedTargetRegressor
 from sklearn.model_selection import GridSearchCV, KFold, check_cv
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 __all__ = ["AutoTargetTransformRegressor"]
 
@@ -112,7 +112,9 @@ class AutoTargetTransformRegressor(RegressorMixin, BaseEstimator):
         self
         """
         self._validate_params()
-        y = np.asarray(y, dtype=float)
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        y = column_or_1d(y, warn=True).astype(float)
         unknown = [name for name in self.transforms if name not in TARGET_TRANSFORMS]
         if unknown or not self.transforms:
             raise ValueError(f"transforms must be a non-empty list of {sorted(TARGET_TRANSFORMS)}, got "
@@ -154,6 +156,9 @@ class AutoTargetTransformRegressor(RegressorMixin, BaseEstimator):
         return self.regressor_.predict(X)
 
     def __sklearn_tags__(self):
+        from sklearn.utils import get_tags
+
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
+        tags.input_tags = get_tags(self.regressor).input_tags  # X goes to the regressor as it is
+        tags.target_tags.required = True
         return tags

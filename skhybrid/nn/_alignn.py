@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from ._base import GraphNetwork
 from ._edge_gated_conv import EdgeGatedGraphConv
 from ._layers import MLP, AtomEncoder, graph_batch, graph_pool, num_graphs
 
@@ -72,7 +73,7 @@ class ALIGNNLayer(nn.Module):
         return x, edge_attr, angle_attr
 
 
-class ALIGNN(nn.Module):
+class ALIGNN(GraphNetwork):
     r"""Atomistic line graph neural network (ALIGNN) of Choudhary & DeCost (2021).
 
     Reference: K. Choudhary and B. DeCost, *npj Comput. Mater.* 7, 185 (2021).
@@ -120,6 +121,8 @@ class ALIGNN(nn.Module):
 
     input_fields = ("x", "z", "edge_index", "edge_attr", "lg_edge_index", "lg_attr")
     required_fields = ("lg_edge_index", "lg_attr")
+    search_space = {"hidden_channels": ("categorical", [64, 128, 256]), "num_alignn_layers": ("int", 1, 4),
+                    "num_gcn_layers": ("int", 1, 4)}
 
     def __init__(self, n_node_features: int, n_edge_features: int, n_targets: int = 1, *,
                  n_angle_features: int = 0, n_global_features: int = 0, hidden_channels: int = 256,
@@ -169,19 +172,3 @@ class ALIGNN(nn.Module):
         for layer in self.gcn_layers:
             x, edge_attr = layer(x, data.edge_index, edge_attr)
         return graph_pool(x, graph_batch(data), num_graphs(data), self.pooling)
-
-    def forward(self, data) -> Tensor:
-        """Predict the targets of a batch of graphs.
-
-        Parameters
-        ----------
-        data : torch_geometric.data.Batch or CrystalGraph
-            Graphs from :class:`~skhybrid.featurizers.StructureGraphizer`, batched
-            (``torch_geometric.data.Batch.from_data_list`` or a ``DataLoader``).
-
-        Returns
-        -------
-        Tensor of shape (n_graphs, n_targets)
-            Targets in the units the network was trained on (standardised, inside the estimators).
-        """
-        return self.head(self.encode(data))

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from ._alignn import ALIGNN
+from ._base import GraphNetwork
 from ._cgcnn import CGCNN
 from ._layers import MLP
 from ._megnet import MEGNet
@@ -84,7 +85,7 @@ class BranchAttention(nn.Module):
         return (weights.unsqueeze(-1) * projected).sum(dim=1), weights
 
 
-class FusionNet(nn.Module):
+class FusionNet(GraphNetwork):
     r"""Early fusion of a graph encoder and the composition vector :math:`\mathbf{u}`.
 
     The graph branch is a backbone's pooled crystal vector
@@ -135,6 +136,7 @@ class FusionNet(nn.Module):
 
     input_fields = ("x", "z", "edge_index", "edge_attr", "lg_edge_index", "lg_attr", "u")
     required_fields = ("u",)
+    search_space = {"fusion_channels": ("categorical", [32, 64, 128]), "dropout": ("float", 0.0, 0.3)}
 
     def __init__(self, n_node_features: int, n_edge_features: int, n_targets: int = 1, *,
                  n_global_features: int = 0, n_angle_features: int = 0, backbone: str = "cgcnn",

@@ -6,19 +6,20 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.nn.aggr import Set2Set
 
+from ._base import GraphNetwork, renamed_parameter
 from ._layers import MLP, AtomEncoder, graph_batch, num_graphs
 from ._megnet_block import MEGNetBlock
 
 __all__ = ["MEGNet"]
 
 
-class MEGNet(nn.Module):
+class MEGNet(GraphNetwork):
     r"""MatErials Graph Network (MEGNet) of Chen et al. (2019).
 
     Reference: C. Chen, W. Ye, Y. Zuo, C. Zheng and S. P. Ong, *Chem. Mater.* 31, 3564 (2019).
 
     Atoms, bonds and the crystal's global state :math:`\mathbf{u}` are
-    embedded, passed through ``num_blocks`` :class:`MEGNetBlock` updates,
+    embedded, passed through ``num_layers`` :class:`MEGNetBlock` updates,
     each preceded by two dense layers (64, 32) per stream and wrapped in a
     residual connection, then read out by Set2Set over atoms and over bonds
     (``processing_steps`` each), concatenated with :math:`\mathbf{u}` and
@@ -35,9 +36,10 @@ class MEGNet(nn.Module):
         Widths of ``x`` (0: embed ``z``), ``edge_attr`` and ``u`` (0: none).
     n_targets : int, default=1
         0 builds the encoder alone (no head).
-    channels : int, default=32
-        Width of atoms, bonds and state between blocks.
-    num_blocks : int, default=3
+    hidden_channels : int, default=32
+        Width of atoms, bonds and state between blocks (formerly ``channels``).
+    num_layers : int, default=3
+        MEGNet blocks (formerly ``num_blocks``).
     dense_channels : int, default=64
         Hidden width of the dense layers before each block and of the block MLPs.
     processing_steps : int, default=3
@@ -47,6 +49,9 @@ class MEGNet(nn.Module):
         Widths of each block's three update MLPs (the last is the width of the
         updated vectors); ``None`` is ``(dense_channels, dense_channels, channels)``,
         the MEGNet paper's (64, 64, 32). kgcnn's Matbench recipe uses (64, 32, 32).
+    channels, num_blocks : int, default=None
+        Former names of ``hidden_channels`` and ``num_layers``, accepted with a
+        ``FutureWarning`` until skhybrid 0.3.
     readout_channels : int, default=None
         Atoms and bonds are projected linearly to this width before their
         Set2Set readout, as in the reference implementation (16); ``None``
@@ -70,12 +75,16 @@ class MEGNet(nn.Module):
     """
 
     input_fields = ("x", "z", "edge_index", "edge_attr", "u")
+    search_space = {"hidden_channels": ("categorical", [16, 32, 64]), "num_layers": ("int", 2, 4)}
 
     def __init__(self, n_node_features: int, n_edge_features: int, n_targets: int = 1, *,
-                 n_global_features: int = 0, n_angle_features: int = 0, channels: int = 32,
-                 num_blocks: int = 3, dense_channels: int = 64, processing_steps: int = 3,
-                 head_channels=(32, 16), dropout: float = 0.0, block_channels=None, readout_channels=None):
+                 n_global_features: int = 0, n_angle_features: int = 0, hidden_channels: int = 32,
+                 num_layers: int = 3, dense_channels: int = 64, processing_steps: int = 3,
+                 head_channels=(32, 16), dropout: float = 0.0, block_channels=None, readout_channels=None,
+                 channels=None, num_blocks=None):
         super().__init__()
+        channels = renamed_parameter("MEGNet", "channels", "hidden_channels", channels, hidden_channels, 32)
+        num_blocks = renamed_parameter("MEGNet", "num_blocks", "num_layers", num_blocks, num_layers, 3)
         self.n_global_features = n_global_features
         block_channels = (dense_channels, dense_channels, channels) if block_channels is None else tuple(block_channels)
         if block_channels[-1] != channels:
@@ -151,19 +160,3 @@ class MEGNet(nn.Module):
             self.edge_readout(self.edge_projection(e), edge_batch, dim_size=n_graphs),
             u,
         ], dim=-1)
-
-    def forward(self, data) -> Tensor:
-        """Predict the targets of a batch of graphs.
-
-        Parameters
-        ----------
-        data : torch_geometric.data.Batch or CrystalGraph
-            Graphs from :class:`~skhybrid.featurizers.StructureGraphizer`, batched
-            (``torch_geometric.data.Batch.from_data_list`` or a ``DataLoader``).
-
-        Returns
-        -------
-        Tensor of shape (n_graphs, n_targets)
-            Targets in the units the network was trained on (standardised, inside the estimators).
-        """
-        return self.head(self.encode(data))

@@ -100,30 +100,36 @@ class SimplexWeights:
         return f"SimplexWeights({self.n})"
 
 
-def _graph_regressor_space(estimator) -> dict:
-    from ..fusion._early import EarlyFusionRegressor
-    from ..models import ALIGNNRegressor, CGCNNRegressor, MEGNetRegressor
+def _as_distribution(spec):
+    """An Optuna distribution from a network's plain ``search_space`` entry."""
+    kind, *args = spec
+    if kind == "categorical":
+        return CategoricalDistribution(list(args[0]))
+    if kind == "int":
+        return IntDistribution(*args)
+    if kind == "float":
+        low, high, *log = args
+        return FloatDistribution(low, high, log=bool(log and log[0]))
+    raise ValueError(f"Unknown search-space kind {kind!r} (use 'categorical', 'int' or 'float').")
 
+
+def _graph_regressor_space(estimator) -> dict:
     space = {
         "lr": FloatDistribution(1e-4, 1e-2, log=True),
         # categorical, so that 0 (the default, no decay) is a candidate beside the decades
         "weight_decay": CategoricalDistribution([0.0, 1e-5, 1e-4, 1e-3, 1e-2]),
         "batch_size": CategoricalDistribution([32, 64, 128]),
     }
-    backbone = estimator.backbone if isinstance(estimator, EarlyFusionRegressor) else None
-    if isinstance(estimator, CGCNNRegressor) or backbone == "cgcnn":
-        space.update({"module__hidden_channels": CategoricalDistribution([32, 64, 128]),
-                      "module__num_layers": IntDistribution(2, 5)})
-    elif isinstance(estimator, ALIGNNRegressor) or backbone == "alignn":
-        space.update({"module__hidden_channels": CategoricalDistribution([64, 128, 256]),
-                      "module__num_alignn_layers": IntDistribution(1, 4),
-                      "module__num_gcn_layers": IntDistribution(1, 4)})
-    elif isinstance(estimator, MEGNetRegressor) or backbone == "megnet":
-        space.update({"module__channels": CategoricalDistribution([16, 32, 64]),
-                      "module__num_blocks": IntDistribution(2, 4)})
+    # the network declares the space of its own hyper-parameters (skhybrid.nn.GraphNetwork.search_space);
+    # early fusion's network adds those of its backbone
+    module = estimator._module_class()
+    specs = dict(getattr(module, "search_space", {}))
+    backbone = getattr(estimator, "backbone", None)
     if backbone is not None:
-        space.update({"module__fusion_channels": CategoricalDistribution([32, 64, 128]),
-                      "module__dropout": FloatDistribution(0.0, 0.3)})
+        from ..nn._fusion import BACKBONES
+
+        specs = {**BACKBONES[backbone].search_space, **specs}
+    space.update({f"module__{name}": _as_distribution(spec) for name, spec in specs.items()})
     return space
 
 
@@ -142,6 +148,14 @@ def _own_space(estimator) -> dict:
         return {"n_estimators": IntDistribution(100, 1000, step=100),
                 "max_features": FloatDistribution(0.1, 1.0),
                 "min_samples_leaf": IntDistribution(1, 5)}
+    if type(estimator).__name__ in ("LGBMRegressor", "LGBMClassifier"):
+        return {"n_estimators": IntDistribution(300, 2000, step=100),
+                "learning_rate": FloatDistribution(0.01, 0.1, log=True),
+                "num_leaves": IntDistribution(7, 63, log=True),
+                "min_child_samples": IntDistribution(2, 30),
+                "subsample": FloatDistribution(0.5, 1.0),
+                "colsample_bytree": FloatDistribution(0.2, 1.0),
+                "reg_lambda": FloatDistribution(1e-3, 10.0, log=True)}
     return {}
 
 
@@ -159,6 +173,9 @@ def default_search_space(estimator) -> dict:
     - ``StructureGraphizer``: ``cutoff`` and ``max_neighbors``;
     - random forests and extra trees: ``n_estimators``, ``max_features``,
       ``min_samples_leaf``;
+    - LightGBM: trees, learning rate, leaves, minimum child size, row and
+      column subsampling, L2 penalty (inside ``AutoTargetTransformRegressor``
+      and ``SeedEnsembleRegressor`` too);
     - ``LateFusionRegressor``: ``weights``, as :class:`SimplexWeights`.
 
     Parameters
@@ -180,11 +197,16 @@ def default_search_space(estimator) -> dict:
     ['cgcnnregressor__batch_size', 'cgcnnregressor__lr', 'cgcnnregressor__module__hidden_channels']
     """
     from ..fusion import LateFusionRegressor, StackingFusionRegressor
+    from ..models import AutoTargetTransformRegressor, SeedEnsembleRegressor
 
     space = dict(_own_space(estimator))
     children = []
     if isinstance(estimator, Pipeline):
         children = [(name, step) for name, step in estimator.steps if step not in (None, "passthrough")]
+    elif isinstance(estimator, AutoTargetTransformRegressor):
+        children = [("regressor", estimator.regressor)]
+    elif isinstance(estimator, SeedEnsembleRegressor):
+        children = [("estimator", estimator.estimator)]
     elif isinstance(estimator, (LateFusionRegressor, StackingFusionRegressor)):
         children = list(estimator.estimators)
         if isinstance(estimator, LateFusionRegressor) and estimator.weights != "oof":

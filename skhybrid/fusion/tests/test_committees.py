@@ -85,3 +85,17 @@ def test_committee_fusion_on_structures():
                                 random_state=0).fit(structures, y)
     assert model.predict(structures).shape == (40,)
     assert np.isclose(model.weights_.sum(), 1.0)
+
+
+def test_refit_some_bases_and_keep_committees_of_the_others():
+    X, y = _data()
+    bases = [("ridge", Ridge()), ("forest", RandomForestRegressor(30, random_state=0))]
+    cv = DisjointHoldouts(2, 0.15, random_state=0)
+    model = LateFusionRegressor(bases, weights="oof", cv=cv, refit=["ridge"], random_state=3).fit(X, y)
+    ridge, forest = model.named_estimators_["ridge"], model.named_estimators_["forest"]
+    np.testing.assert_allclose(ridge.predict(X), Ridge().fit(X, y).predict(X))   # refit on everything
+    assert len(forest.estimators_) == 2                                          # the fold committee
+    committee = LateFusionRegressor(bases, weights="oof", cv=cv, refit=False, random_state=3).fit(X, y)
+    np.testing.assert_array_equal(model.weights_, committee.weights_)            # same held-out predictions
+    with pytest.raises(ValueError, match=r"refit names \['lasso'\], which are not estimators"):
+        LateFusionRegressor(bases, weights="oof", cv=cv, refit=["lasso"]).fit(X, y)

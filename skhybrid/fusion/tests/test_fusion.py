@@ -26,7 +26,7 @@ from skhybrid.models import CGCNNRegressor
 
 N_SAMPLES = 48
 FAST_GNN = dict(max_epochs=4, batch_size=16, random_state=0, module__hidden_channels=16,
-                module__head_channels=16)
+                module__head_channels=(16,))
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +167,7 @@ def test_bad_bases_name_the_base_and_the_fold(cls, structures, target):
     FailsOnSecondFit.calls = 0
     with pytest.raises(ValueError, match=r"'flaky' failed in fold 1 of 3 .*boom"):
         cls([("flaky", FailsOnSecondFit())], cv=3, **params).fit(structures, target)
-    with pytest.raises(ValueError, match="cv=100 folds is more than the 48 training samples"):
+    with pytest.raises(ValueError, match=r"cv=100 folds is more than the training samples \(n_samples=48\)"):
         cls(fast_bases(), cv=100, **params).fit(structures, target)
     with pytest.raises(ValueError, match="names must be unique; repeated: rf"):
         cls([("rf", rf_pipeline()), ("rf", ridge_pipeline())], **params).fit(structures, target)
@@ -231,7 +231,7 @@ def small_early(backbone="cgcnn", fusion="concat", **params):
     sizes = {"cgcnn": dict(module__hidden_channels=16),
              "alignn": dict(module__hidden_channels=16, module__embedding_channels=8, module__num_alignn_layers=1,
                             module__num_gcn_layers=1),
-             "megnet": dict(module__channels=8, module__dense_channels=16)}[backbone]
+             "megnet": dict(module__hidden_channels=8, module__dense_channels=16)}[backbone]
     return EarlyFusionRegressor(backbone, fusion, **{**dict(max_epochs=4, batch_size=16, random_state=0,
                                                             module__head_channels=(16,)), **sizes, **params})
 

@@ -21,7 +21,7 @@ from skhybrid.utils import with_random_state
 from skhybrid.utils._testing import synthetic_crystals
 
 FAST_GNN = dict(max_epochs=3, batch_size=16, validation_fraction=0, module__hidden_channels=8,
-                module__head_channels=8)
+                module__head_channels=(8,))
 
 
 @pytest.fixture(scope="module")

@@ -31,10 +31,10 @@ N_SAMPLES = 48
 # small and fast: a few seconds per fit on two cores
 FAST = dict(max_epochs=4, batch_size=16, random_state=0)
 SMALL_MODULE = {
-    CGCNNRegressor: dict(module__hidden_channels=16, module__head_channels=16),
+    CGCNNRegressor: dict(module__hidden_channels=16, module__head_channels=(16,)),
     ALIGNNRegressor: dict(module__hidden_channels=16, module__embedding_channels=8, module__num_alignn_layers=1,
                           module__num_gcn_layers=1),
-    MEGNetRegressor: dict(module__channels=8, module__dense_channels=16),
+    MEGNetRegressor: dict(module__hidden_channels=8, module__dense_channels=16),
 }
 ESTIMATORS = list(SMALL_MODULE)
 

@@ -22,8 +22,8 @@ def _models(n_global, n_angle, n_targets=2):
         CGCNN(92, 41, n_targets, hidden_channels=16),
         ALIGNN(92, 41, n_targets, n_angle_features=n_angle, hidden_channels=16, embedding_channels=8,
                num_alignn_layers=2, num_gcn_layers=1),
-        MEGNet(92, 41, n_targets, n_global_features=n_global, channels=8, dense_channels=16),
-        MEGNet(0, 41, n_targets, channels=8, dense_channels=16),
+        MEGNet(92, 41, n_targets, n_global_features=n_global, hidden_channels=8, dense_channels=16),
+        MEGNet(0, 41, n_targets, hidden_channels=8, dense_channels=16),
     ]
 
 

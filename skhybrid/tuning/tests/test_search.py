@@ -113,7 +113,7 @@ def test_default_search_space_is_valid_for_every_estimator(name):
         "cgcnn": {"gnn__lr", "gnn__weight_decay", "gnn__batch_size", "gnn__module__hidden_channels",
                   "gnn__module__num_layers", "graph__cutoff", "graph__max_neighbors"},
         "alignn": {"gnn__module__num_alignn_layers", "gnn__module__num_gcn_layers"},
-        "megnet": {"gnn__module__channels", "gnn__module__num_blocks"},
+        "megnet": {"gnn__module__hidden_channels", "gnn__module__num_layers"},
         "early": {"fusion__module__fusion_channels", "fusion__module__dropout", "fusion__module__num_alignn_layers"},
         "late": {"weights", "rf__randomforestregressor__n_estimators", "rf__randomforestregressor__max_features",
                  "cgcnn__gnn__lr", "cgcnn__graph__cutoff"},
@@ -198,7 +198,7 @@ def test_late_fusion_weights_are_tuned_as_a_simplex(structures, target):
 def test_pruning_stops_unpromising_gnn_trials(structures, target):
     pipe = Pipeline([("graph", StructureGraphizer()),
                      ("gnn", CGCNNRegressor(max_epochs=15, batch_size=16, random_state=0, lr_schedule="constant",
-                                            module__hidden_channels=8, module__head_channels=8))])
+                                            module__hidden_channels=8, module__head_channels=(8,)))])
     search = HybridSearchCV(pipe, {"gnn__lr": FloatDistribution(1e-7, 3e-2, log=True)}, n_trials=10, cv=2,
                             random_state=0, pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=2))
     search.fit(structures, target)
@@ -273,7 +273,7 @@ def test_grid_search_on_every_estimator(name, structures, target):
         "alignn": (Pipeline([("graph", StructureGraphizer(line_graph=True)),
                              ("gnn", ALIGNNRegressor(**TINY, **small, module__num_alignn_layers=1,
                                                      module__num_gcn_layers=1))]), gnn_grid),
-        "megnet": (Pipeline([("graph", StructureGraphizer()), ("gnn", MEGNetRegressor(**TINY, module__channels=8))]),
+        "megnet": (Pipeline([("graph", StructureGraphizer()), ("gnn", MEGNetRegressor(**TINY, module__hidden_channels=8))]),
                    gnn_grid),
         "early": (Pipeline([("graph", StructureGraphizer(global_features=MagpieFeaturizer())),
                             ("gnn", EarlyFusionRegressor(**TINY, **small))]), {"gnn__fusion": ["concat", "attention"]}),

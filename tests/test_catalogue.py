@@ -1,0 +1,49 @@
+"""The model catalogue: every entry builds, clones and has a valid search space; the newest network trains."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from skhybrid.catalogue import CATALOGUE, DEFAULT_BENCHMARK, build, check_model_names, search_space
+from skhybrid.tuning import check_search_space
+from skhybrid.utils._testing import synthetic_crystals
+
+
+@pytest.mark.parametrize("name", list(CATALOGUE))
+def test_every_entry_builds_clones_and_has_a_valid_search_space(name):
+    entry = CATALOGUE[name]
+    assert entry.name == name and len(entry.description) > 20
+    model = build(name, seed=3, quick=True, device="cpu")
+    copy = clone(model)
+    assert type(copy) is type(model)
+    seeds = {key: value for key, value in model.get_params(deep=True).items() if key.endswith("random_state")}
+    assert all(value == 3 for value in seeds.values()), seeds
+    devices = {key: value for key, value in model.get_params(deep=True).items() if key.endswith("__device")}
+    assert all(value == "cpu" for value in devices.values())
+    space = search_space(name)
+    if space:
+        check_search_space(build(name), space)
+
+
+def test_default_benchmark_starts_with_the_light_hybrid_and_names_are_checked():
+    assert DEFAULT_BENCHMARK[0] == "hybrid-light" and set(DEFAULT_BENCHMARK) <= set(CATALOGUE)
+    with pytest.raises(ValueError, match="Unknown model.*'schnett'.*Valid names"):
+        check_model_names(["schnett"])
+    with pytest.raises(ValueError, match="Model names repeat"):
+        check_model_names(["dummy", "dummy"])
+
+
+def test_schnet_the_example_of_a_new_network_trains_from_the_catalogue():
+    from skhybrid.utils import torch_threads
+
+    structures, y = synthetic_crystals(24, seed=5)
+    # one thread: with two, torch's parallel sums may differ in the last digits from run to run
+    with warnings.catch_warnings(), torch_threads(1):
+        warnings.simplefilter("ignore")
+        model = build("schnet", seed=0, quick=True).fit(structures, y)
+        again = build("schnet", seed=0, quick=True).fit(structures, y)
+    prediction = model.predict(structures)
+    assert prediction.shape == (24,) and np.isfinite(prediction).all()
+    np.testing.assert_array_equal(prediction, again.predict(structures))  # same seed, same predictions
