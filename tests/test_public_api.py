@@ -45,9 +45,7 @@ def test_every_subclass_keeps_all_of_its_parents_parameters():
     checked = 0
     for cls in _public_estimator_classes():
         for parent in cls.__mro__[1:]:
-            # skhybrid's own parents (HybridSearchCV fixes some of optuna-integration's on purpose)
-            if (parent is BaseEstimator or not issubclass(parent, BaseEstimator) or "__init__" not in vars(parent)
-                    or not parent.__module__.startswith("skhybrid")):
+            if parent is BaseEstimator or not issubclass(parent, BaseEstimator) or "__init__" not in vars(parent):
                 continue
             missing = set(parent._get_param_names()) - set(cls._get_param_names())
             assert not missing, f"{cls.__name__} drops {sorted(missing)} of {parent.__name__}"

@@ -213,7 +213,19 @@ def _components_table(out: Path, results: pd.DataFrame, unit: str) -> list[str]:
     for (model, component), group in frame.groupby(["model", "component"], sort=False):
         lines.append(f"| {model} | {component} | {','.join(map(str, group['fold']))} | {group['mae'].mean():.4g} | "
                      + ", ".join(f"{v:.4g}" for v in group["mae"]) + " |")
-    return lines + [""]
+    lines.append("")
+    weights = [(row["model"], int(row["fold"]), row["fusion_weights"], row.get("held_out_scores"))
+               for _, row in results.sort_values(["model", "fold"]).iterrows()
+               if isinstance(row.get("fusion_weights"), dict)]
+    if weights:
+        lines += ["Fusion weights, chosen on the training fold (held-out MAE of each base and of the blend there):",
+                  "", "| model | fold | weights | held-out MAE |", "|---|---:|---|---|"]
+        for model, fold, chosen, held_out in weights:
+            scores = ", ".join(f"{k} {v:.4g}" for k, v in held_out.items()) if isinstance(held_out, dict) else ""
+            lines.append(f"| {model} | {fold} | " + ", ".join(f"{k} {v:.2f}" for k, v in chosen.items())
+                         + f" | {scores} |")
+        lines.append("")
+    return lines
 
 
 def write_report(out, results: pd.DataFrame, bench, *, expected=None, quick=False) -> dict:

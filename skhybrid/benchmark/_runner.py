@@ -318,6 +318,11 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
                                          for k, v in model.best_params_.items()}
             if components:
                 record["components"] = {key: _metrics(bench.y[test], value)["mae"] for key, value in components.items()}
+            if hasattr(model, "weights_") and hasattr(model, "named_estimators_"):
+                # what a fusion model chose on its training data, for the report to show beside the test errors
+                record["fusion_weights"] = dict(zip(model.named_estimators_, map(float, np.ravel(model.weights_))))
+                if hasattr(model, "oof_scores_"):
+                    record["held_out_scores"] = {k: float(v) for k, v in model.oof_scores_.items()}
             frame = pd.DataFrame({"id": [bench.ids[i] for i in test], "y_true": bench.y[test], "y_pred": pred,
                                   **{f"{COMPONENT_PREFIX}{key}": value for key, value in components.items()}})
             write_atomically(out / "predictions" / f"{name}__fold{fold}.csv", frame.to_csv(index=False))

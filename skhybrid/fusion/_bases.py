@@ -15,6 +15,7 @@ from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ..utils import fit_all, with_random_state
+from ..utils._validation import as_indexable
 
 __all__ = ["BaseFusion", "FoldModels", "check_estimators", "check_internal_cv", "check_samples", "check_splits",
            "fit_base", "out_of_fold_predictions", "prepare_targets", "sample_weight_fit_params", "score"]
@@ -33,18 +34,6 @@ def check_samples(X, owner: str) -> int:
     except TypeError as error:
         raise ValueError(f"{owner}: X must be a list, array, DataFrame or Series of samples, got "
                          f"{type(X).__name__}.") from error
-
-
-def as_indexable(X):
-    """``X`` itself, or a form that rows can be taken from: an array for an array-like with only
-    ``__array__``, CSR for sparse formats without row indexing (COO, DIA, ...)."""
-    from scipy import sparse
-
-    if sparse.issparse(X):
-        return X if X.format in ("csr", "csc") else X.tocsr()
-    if not hasattr(X, "__getitem__") and hasattr(X, "__array__"):
-        return np.asarray(X)
-    return X
 
 
 def prepare_targets(y, n_samples: int, owner: str) -> np.ndarray:

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import optuna
 import pandas as pd
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.study import MaxTrialsCallback
 from optuna.trial import TrialState
-from optuna_integration.sklearn import OptunaSearchCV
-from optuna_integration.sklearn.sklearn import _Objective
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
-from sklearn.utils import check_random_state
+from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from .._config import get_config
+from ..utils._validation import as_indexable
 from ._pruning import OptunaPruningCallback
 from ._space import (
     SimplexWeights,
@@ -32,45 +35,92 @@ __all__ = ["HybridSearchCV"]
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
-class _HybridObjective(_Objective):
-    """optuna-integration's objective, plus vector weights and the pruning callback."""
+def suggest(trial, key: str, distribution):
+    """A trial's value for ``key``, through Optuna's public ``suggest_*`` methods."""
+    if isinstance(distribution, SimplexWeights):
+        return distribution.suggest(trial, key)
+    if isinstance(distribution, FloatDistribution):
+        return trial.suggest_float(key, distribution.low, distribution.high, log=distribution.log,
+                                   step=distribution.step)
+    if isinstance(distribution, IntDistribution):
+        return trial.suggest_int(key, distribution.low, distribution.high, log=distribution.log,
+                                 step=distribution.step)
+    if isinstance(distribution, CategoricalDistribution):
+        return trial.suggest_categorical(key, distribution.choices)
+    raise ValueError(f"Search-space value of {key!r} must be a Float, Int or Categorical distribution or "
+                     f"SimplexWeights, got {type(distribution).__name__}.")
 
-    def __init__(self, *args, simplex: dict, prune: bool, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.simplex = simplex
-        self.prune = prune
-        self.network_paths = graph_regressor_paths(self.estimator)
+
+def contains(distribution, value) -> bool:
+    """Whether ``value`` is a value ``distribution`` can take (public attributes only)."""
+    if isinstance(distribution, CategoricalDistribution):
+        return any(value == choice and type(value) is type(choice) for choice in distribution.choices)
+    if isinstance(value, (bool, str)) or not np.isscalar(value):
+        return False
+    if not distribution.low <= value <= distribution.high:
+        return False
+    if isinstance(distribution, IntDistribution):
+        return float(value).is_integer() and (value - distribution.low) % distribution.step == 0
+    if distribution.step is not None:
+        steps = (value - distribution.low) / distribution.step
+        return abs(steps - round(steps)) < 1e-8
+    return True
+
+
+class _Objective:
+    """Cross-validate the estimator with a trial's parameters; record the scores on the trial."""
+
+    def __init__(self, search, X, y, groups, splits, space, fit_params, prune):
+        self.search, self.X, self.y, self.groups = search, X, y, groups
+        self.splits, self.space, self.fit_params, self.prune = splits, space, fit_params, prune
+        self.network_paths = graph_regressor_paths(search.estimator)
 
     def __call__(self, trial):
-        import warnings
-
-        with warnings.catch_warnings():
-            # optuna-integration reports CV scores to optuna's deprecated terminator module on every trial
-            warnings.filterwarnings("ignore", message=".*optuna.terminator.*", category=FutureWarning)
-            return super().__call__(trial)
-
-    def _get_params(self, trial):
-        params = {}
-        for key, distribution in self.param_distributions.items():
-            if isinstance(distribution, SimplexWeights):
-                params[key] = distribution.suggest(trial, key)
-            else:
-                params[key] = trial._suggest(key, distribution)
+        search = self.search
+        params = {key: suggest(trial, key, distribution) for key, distribution in self.space.items()}
         if self.prune and self.network_paths:
+            # one callback per trial, shared by every clone (see OptunaPruningCallback)
             callback = OptunaPruningCallback(trial)
-            current = self.estimator.get_params(deep=True)
+            current = search.estimator.get_params(deep=True)
             for path in self.network_paths:
                 existing = list(current.get(f"{path}callbacks") or [])
                 params[f"{path}callbacks"] = [*existing, ("optuna_pruning", callback)]
-        return params
+        scores = []
+        for k, (train, test) in enumerate(self.splits):
+            estimator = clone(search.estimator).set_params(**params)
+            y_train = None if self.y is None else _safe_indexing(self.y, train)
+            y_test = None if self.y is None else _safe_indexing(self.y, test)
+            try:
+                estimator.fit(_safe_indexing(self.X, train), y_train, **self.fit_params)
+                score = search.scorer_(estimator, _safe_indexing(self.X, test), y_test)
+            except optuna.TrialPruned:
+                raise
+            except Exception as error:
+                if search.error_score == "raise":
+                    raise
+                warnings.warn(f"HybridSearchCV: trial {trial.number} failed in fold {k} ({type(error).__name__}: "
+                              f"{error}); scored {search.error_score}.", UserWarning, stacklevel=2)
+                score = search.error_score
+            trial.set_user_attr(f"split{k}_test_score", float(score))
+            scores.append(float(score))
+        trial.set_user_attr("mean_test_score", float(np.mean(scores)))
+        trial.set_user_attr("std_test_score", float(np.std(scores)))
+        return float(np.mean(scores))
 
 
-class HybridSearchCV(OptunaSearchCV):
+def _best_estimator_has(method):
+    def check(self):
+        return hasattr(self.best_estimator_ if hasattr(self, "best_estimator_") else self.estimator, method)
+
+    return check
+
+
+class HybridSearchCV(MetaEstimatorMixin, BaseEstimator):
     """Tune any skhybrid estimator or pipeline with Optuna and cross-validation.
 
-    Built on optuna-integration's ``OptunaSearchCV`` (its objective, scores,
-    ``best_*`` attributes, ``predict``, ``score``, ``trials_dataframe``), with
-    what training graph networks needs:
+    Optuna's public API (``create_study``, ``suggest_*``, ``report``,
+    ``should_prune``) with scikit-learn's cross-validation and scoring, and what
+    training graph networks needs:
 
     - ``param_distributions=None`` uses :func:`default_search_space`; keys are
       ``set_params`` names (nested pipeline keys work), checked before any work
@@ -159,7 +209,6 @@ class HybridSearchCV(OptunaSearchCV):
     def __init__(self, estimator, param_distributions=None, *, n_trials=20, cv=5,
                  scoring="neg_mean_absolute_error", storage=None, study_name=None, pruner=None,
                  enqueue_current=True, random_state=None, timeout=None, refit=True, error_score="raise", verbose=0):
-        # OptunaSearchCV's __init__ checks its distributions eagerly; ours are checked in fit
         self.estimator = estimator
         self.param_distributions = param_distributions
         self.n_trials = n_trials
@@ -174,19 +223,6 @@ class HybridSearchCV(OptunaSearchCV):
         self.refit = refit
         self.error_score = error_score
         self.verbose = verbose
-
-    # OptunaSearchCV's machinery reads these; they are fixed here
-    enable_pruning = False  # optuna-integration's partial_fit pruning; ours is the callback
-    max_iter = 1000
-    n_jobs = 1
-    subsample = 1.0
-    return_train_score = False
-    callbacks = None
-    catch = ()
-
-    @property
-    def study(self):
-        return None
 
     def _search_space(self) -> dict:
         space = self.param_distributions
@@ -251,18 +287,14 @@ class HybridSearchCV(OptunaSearchCV):
         self.study_ = optuna.create_study(storage=storage, study_name=name, direction="maximize", sampler=sampler,
                                           pruner=self._pruner(), load_if_exists=True)
         self.search_space_ = space
-        X_list = list(X) if not hasattr(X, "shape") else X
+        X_list = as_indexable(X) if hasattr(X, "shape") or hasattr(X, "__array__") else list(X)
         cv = check_cv(self.cv, y, classifier=False)
-        self.n_splits_ = cv.get_n_splits(X_list, y, groups)
+        splits = list(cv.split(np.zeros((_num_samples(X_list), 1)), y, groups))
+        self.n_splits_ = len(splits)
         self.scorer_ = check_scoring(self.estimator, scoring=self.scoring)
-        self.sample_indices_ = np.arange(len(X_list))
-        simplex = {key: value for key, value in space.items() if isinstance(value, SimplexWeights)}
-        # pruned trials end by an exception, which must reach optuna rather than be scored as a failure
         prune = (not isinstance(self._pruner(), optuna.pruners.NopPruner)
                  and bool(graph_regressor_paths(self.estimator)))
-        objective = _HybridObjective(self.estimator, space, X_list, y, cv, False,
-                                     "raise" if prune else self.error_score, fit_params, groups, self.max_iter,
-                                     False, self.scorer_, simplex=simplex, prune=prune)
+        objective = _Objective(self, X_list, y, groups, splits, space, fit_params, prune)
         if self.enqueue_current and not self.study_.get_trials(deepcopy=False):
             current = self._current_values(space)
             if current is not None:
@@ -305,11 +337,7 @@ class HybridSearchCV(OptunaSearchCV):
             categorical = isinstance(distribution, optuna.distributions.CategoricalDistribution)
             if value is None or (isinstance(value, str) and not categorical):
                 return None
-            try:
-                internal = distribution.to_internal_repr(value)
-                if not distribution._contains(internal):
-                    return None
-            except (ValueError, TypeError):
+            if not contains(distribution, value):
                 return None
             values[key] = value
         return values
@@ -328,6 +356,15 @@ class HybridSearchCV(OptunaSearchCV):
                 params[key] = distribution.from_raw([params.pop(n) for n in names])
         return params
 
+    def __sklearn_tags__(self):
+        from sklearn.utils import get_tags
+
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        tags.input_tags = inner.input_tags
+        tags.target_tags = inner.target_tags
+        return tags
+
     def _refit(self, X, y=None, **fit_params):
         self.best_estimator_ = clone(self.estimator).set_params(**self.best_params_)
         start = time.perf_counter()
@@ -336,9 +373,91 @@ class HybridSearchCV(OptunaSearchCV):
         return self
 
     def _check_is_fitted(self) -> None:
-        from sklearn.utils.validation import check_is_fitted
-
         check_is_fitted(self, ["study_", "search_space_"])
+
+    @property
+    def best_score_(self) -> float:
+        """The best trial's mean cross-validation score."""
+        self._check_is_fitted()
+        return float(self.study_.best_value)
+
+    @property
+    def best_index_(self) -> int:
+        """The best trial's number."""
+        self._check_is_fitted()
+        return int(self.study_.best_trial.number)
+
+    @property
+    def n_trials_(self) -> int:
+        """Trials in the study (all states, all workers, earlier runs included)."""
+        self._check_is_fitted()
+        return len(self.study_.get_trials(deepcopy=False))
+
+    @property
+    def n_features_in_(self):
+        """Features the refit estimator saw (when it records them)."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.n_features_in_
+
+    @available_if(_best_estimator_has("predict"))
+    def predict(self, X):
+        """Predict with the refit best estimator.
+
+        Parameters
+        ----------
+        X : what the estimator takes
+
+        Returns
+        -------
+        ndarray
+        """
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.predict(X)
+
+    @available_if(_best_estimator_has("transform"))
+    def transform(self, X):
+        """Transform with the refit best estimator.
+
+        Parameters
+        ----------
+        X : what the estimator takes
+
+        Returns
+        -------
+        ndarray
+        """
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.transform(X)
+
+    def score(self, X, y=None):
+        """The search's ``scoring`` of the refit best estimator on ``X``, ``y``.
+
+        Parameters
+        ----------
+        X : what the estimator takes
+        y : array-like, default=None
+
+        Returns
+        -------
+        float
+        """
+        check_is_fitted(self, "best_estimator_")
+        return float(self.scorer_(self.best_estimator_, X, y))
+
+    def trials_dataframe(self, **kwargs) -> pd.DataFrame:
+        """Optuna's ``Study.trials_dataframe`` of the study.
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to ``optuna.study.Study.trials_dataframe``.
+
+        Returns
+        -------
+        DataFrame
+        """
+        self._check_is_fitted()
+        return self.study_.trials_dataframe(**kwargs)
 
     @property
     def cv_results_(self) -> dict:

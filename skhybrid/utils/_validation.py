@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["as_sample_list", "check_structures", "format_indices"]
+__all__ = ["as_indexable", "as_sample_list", "check_structures", "format_indices"]
 
 
 def as_sample_list(X, *, what: str = "X") -> list:
@@ -143,3 +143,15 @@ def format_indices(indices: Sequence[int], limit: int = 20) -> str:
     if len(indices) <= limit:
         return str(indices)
     return f"{indices[:limit]} and {len(indices) - limit} more"
+
+
+def as_indexable(X):
+    """``X`` itself, or a form that rows can be taken from: an array for an array-like with only
+    ``__array__``, CSR for sparse formats without row indexing (COO, DIA, ...)."""
+    from scipy import sparse
+
+    if sparse.issparse(X):
+        return X if X.format in ("csr", "csc") else X.tocsr()
+    if not hasattr(X, "__getitem__") and hasattr(X, "__array__"):
+        return np.asarray(X)
+    return X

@@ -121,3 +121,16 @@ def test_auto_target_transform_works_inside_cross_validation():
     scores = cross_val_score(AutoTargetTransformRegressor(LinearRegression(), random_state=0), X, y, cv=3,
                              scoring="neg_mean_absolute_error")
     assert scores.shape == (3,) and np.all(scores < 0)
+
+
+def test_auto_target_transform_searches_regressor_settings_with_the_transform():
+    from sklearn.linear_model import QuantileRegressor
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 2))
+    y = np.exp(X @ [0.5, -0.5]) + (rng.random(120) < 0.1) * 30.0  # a few large outliers
+    model = AutoTargetTransformRegressor(QuantileRegressor(solver="highs"), param_grid={"alpha": [0.0, 10.0]},
+                                         random_state=0).fit(X, y)
+    assert set(model.best_params_) == {"alpha"} and model.best_params_["alpha"] == 0.0
+    assert set(model.cv_scores_) == {"identity", "log"}
+    assert len(model.search_.cv_results_["params"]) == 4  # 2 transforms x 2 values
