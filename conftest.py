@@ -1,8 +1,10 @@
 """Fixtures shared by every test module.
 
-Tests that need real data read ``../shared/data`` (or ``SKHYBRID_DATA_DIR``).
-In CI (``CI=true``) a missing data directory fails the run; elsewhere those
-tests are skipped with the reason.
+Behaviour tests run on small synthetic crystals (``skhybrid.utils._testing``) and need no files. Tests
+that need real data use the ``data_home`` fixture (or ``phonons``, ``jdft2d``, ``nomad``) and are marked
+``data`` automatically: ``pytest -m "not data"`` runs without ``../shared``. They read ``../shared/data``
+(or ``SKHYBRID_DATA_DIR``) and are skipped, with the reason and counted in the summary, when it is
+missing; in CI (``CI=true``) a missing data directory fails the run instead.
 """
 
 import os
@@ -13,6 +15,15 @@ from skhybrid.utils._testing import find_test_data_home, running_in_ci
 
 # Keep the suite's thread count fixed: 2 cores here, and oversubscription slows torch ~10x.
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+
+DATA_FIXTURES = {"data_home", "phonons", "jdft2d", "nomad"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.data)
 
 
 @pytest.fixture(scope="session")

@@ -13,18 +13,19 @@ from skhybrid import MagpieFeaturizer, StructureGraphizer
 from skhybrid.fusion import LateFusionRegressor
 from skhybrid.models import CGCNNRegressor
 from skhybrid.utils import _progress
+from skhybrid.utils._testing import synthetic_crystals
 
 FAST_GNN = dict(max_epochs=3, batch_size=16, random_state=0, module__hidden_channels=16, module__num_layers=1)
 
 
 @pytest.fixture
-def structures(phonons):
-    return phonons.structures[:40]
+def structures():
+    return synthetic_crystals(40, seed=0)[0]
 
 
 @pytest.fixture
-def target(phonons):
-    return phonons.targets.iloc[:40, 0].to_numpy()
+def target():
+    return synthetic_crystals(40, seed=0)[1]
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from skhybrid.fusion import (
 )
 from skhybrid.fusion._weights import blend, simplex_weights
 from skhybrid.models import CGCNNRegressor
+from skhybrid.utils._testing import synthetic_crystals
 
 N_SAMPLES = 48
 FAST_GNN = dict(max_epochs=4, batch_size=16, random_state=0, module__hidden_channels=16,
@@ -30,13 +31,13 @@ FAST_GNN = dict(max_epochs=4, batch_size=16, random_state=0, module__hidden_chan
 
 
 @pytest.fixture(scope="module")
-def structures(phonons):
-    return phonons.structures[:N_SAMPLES]
+def structures():
+    return synthetic_crystals(N_SAMPLES, seed=0)[0]
 
 
 @pytest.fixture(scope="module")
-def target(phonons):
-    return phonons.targets.iloc[:N_SAMPLES, 0].to_numpy()
+def target():
+    return synthetic_crystals(N_SAMPLES, seed=0)[1]
 
 
 @pytest.fixture(scope="module")

@@ -20,13 +20,14 @@ from skhybrid.inspection import (  # noqa: E402
     plot_branch_importance,
     plot_fusion_weights,
 )
+from skhybrid.utils._testing import synthetic_crystals  # noqa: E402
 
 N = 48
 
 
 @pytest.fixture(scope="module")
-def structures(phonons):
-    return phonons.structures[:N]
+def structures():
+    return synthetic_crystals(N, seed=0)[0]
 
 
 @pytest.fixture(scope="module")

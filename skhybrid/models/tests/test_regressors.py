@@ -26,6 +26,7 @@ from skhybrid.models import (
     MaskedMultiTaskLoss,
     MEGNetRegressor,
 )
+from skhybrid.utils._testing import synthetic_crystals
 
 N_SAMPLES = 48
 # small and fast: a few seconds per fit on two cores
@@ -44,13 +45,13 @@ def small(cls, **params):
 
 
 @pytest.fixture(scope="module")
-def structures(phonons):
-    return phonons.structures[:N_SAMPLES]
+def structures():
+    return synthetic_crystals(N_SAMPLES, seed=0)[0]
 
 
 @pytest.fixture(scope="module")
-def target(phonons):
-    return phonons.targets.iloc[:N_SAMPLES, 0].to_numpy()
+def target():
+    return synthetic_crystals(N_SAMPLES, seed=0)[1]
 
 
 @pytest.fixture(scope="module")

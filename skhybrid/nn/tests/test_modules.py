@@ -4,11 +4,12 @@ from torch_geometric.data import Batch
 
 from skhybrid import MagpieFeaturizer, StructureGraphizer
 from skhybrid.nn import ALIGNN, CGCNN, CGCNNConv, EdgeGatedGraphConv, MEGNet
+from skhybrid.utils._testing import synthetic_crystals
 
 
 @pytest.fixture(scope="module")
-def graphs(phonons):
-    structures = phonons.structures[:6]
+def graphs():
+    structures = synthetic_crystals(6, seed=0)[0]
     graphizer = StructureGraphizer(line_graph=True, global_features=MagpieFeaturizer()).fit(structures)
     graphs = graphizer.transform(structures)
     for g in graphs:  # the estimator standardises u; keep the raw scale out of the modules' way here

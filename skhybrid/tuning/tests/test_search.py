@@ -33,6 +33,7 @@ from skhybrid.tuning import (  # noqa: E402
     default_search_space,
 )
 from skhybrid.tuning._storage import mask_password  # noqa: E402
+from skhybrid.utils._testing import synthetic_crystals
 
 N = 40
 TINY = dict(max_epochs=3, batch_size=16, random_state=0)
@@ -63,13 +64,13 @@ WORKER = textwrap.dedent("""
 
 
 @pytest.fixture(scope="module")
-def structures(phonons):
-    return phonons.structures[:N]
+def structures():
+    return synthetic_crystals(N, seed=0)[0]
 
 
 @pytest.fixture(scope="module")
-def target(phonons):
-    return phonons.targets.iloc[:N, 0].to_numpy()
+def target():
+    return synthetic_crystals(N, seed=0)[1]
 
 
 def ridge_pipeline():
