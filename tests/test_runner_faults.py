@@ -88,7 +88,7 @@ def test_a_damaged_config_names_the_file(crystal_folder, clean_run, tmp_path):
     out = tmp_path / "run"
     shutil.copytree(clean_run, out)
     (out / "config.json").write_text('{"data": ')
-    with pytest.raises(ValueError, match=r"config\.json is damaged .* pass --force"):
+    with pytest.raises(ValueError, match=r"config\.json is damaged .* pass force=True \(--force\)"):
         _run(crystal_folder, out)
 
 

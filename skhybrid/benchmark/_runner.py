@@ -79,7 +79,8 @@ def load_benchmark_data(task=None, *, data=None, target=None, cv=5, seed=0, data
     (8, 4, [2, 2, 2, 2])
     """
     if (task is None) == (data is None):
-        raise ValueError("Give either a Matbench task or --data FILE (with --target), not both.")
+        raise ValueError("Give either a Matbench task or data (with target; --data and --target on the command "
+                         "line), not both.")
     if task is not None:
         from ..datasets import load_matbench
 
@@ -95,7 +96,8 @@ def load_benchmark_data(task=None, *, data=None, target=None, cv=5, seed=0, data
     from ..datasets import load_structures
 
     if target is None:
-        raise ValueError("--data needs --target COLUMN: the column of the targets file to predict.")
+        raise ValueError("data needs target (--target on the command line): the column of the targets file to "
+                         "predict.")
     bunch = load_structures(data, target=target)
     y = bunch.targets[target].to_numpy(dtype=float)
     missing = np.flatnonzero(~np.isfinite(y))
@@ -103,7 +105,7 @@ def load_benchmark_data(task=None, *, data=None, target=None, cv=5, seed=0, data
         raise ValueError(f"{len(missing)} sample(s) have no value of {target!r} (first: {bunch.ids[missing[0]]}); "
                          "drop them from the targets file to benchmark on the rest.")
     if cv < 2 or cv > len(y):
-        raise ValueError(f"--cv {cv} needs between 2 and {len(y)} folds for {len(y)} samples.")
+        raise ValueError(f"cv={cv} (--cv) must be between 2 and {len(y)} folds for {len(y)} samples.")
     folds = list(KFold(cv, shuffle=True, random_state=seed).split(np.zeros(len(y))))
     name = Path(data).stem.removesuffix(".json")
     return BenchmarkData(name=name, X=bunch.structures, y=y, ids=list(bunch.ids), folds=folds, target=target,
@@ -113,21 +115,21 @@ def load_benchmark_data(task=None, *, data=None, target=None, cv=5, seed=0, data
 def _check_config(out: Path, config: dict, force: bool) -> None:
     path = out / CONFIG_FILE
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} is a file, not a folder; choose a folder for the results.")
+        raise ValueError(f"out={str(out)!r} (--out) is a file, not a folder; choose a folder for the results.")
     if path.exists():
         try:
             previous = json.loads(path.read_text())
         except ValueError as error:
             if not force:
                 raise ValueError(f"{path} is damaged ({error}); delete it if the folder holds this configuration's "
-                                 "results, or pass --force to discard them.") from error
+                                 "results, or pass force=True (--force) to discard them.") from error
             previous = {}
         if previous != config and not force:
             differences = {k: (previous.get(k), config.get(k)) for k in sorted(set(previous) | set(config))
                            if previous.get(k) != config.get(k)}
             raise ValueError(
                 f"{out} holds results of a different configuration ({differences}, as (saved, now)); "
-                "choose another --out, or pass --force to discard them."
+                "choose another out (--out), or pass force=True (--force) to discard them."
             )
         if previous != config:  # --force: start afresh
             for folder in ("records", "predictions"):
@@ -136,7 +138,8 @@ def _check_config(out: Path, config: dict, force: bool) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise ValueError(f"cannot create the output folder {out} ({error.strerror}); choose another --out.") from error
+        raise ValueError(f"cannot create the output folder {out} ({error.strerror}); choose another out (--out).") \
+            from error
     write_atomically(out / CONFIG_FILE, json.dumps(config, indent=1, sort_keys=True))
 
 

@@ -12,7 +12,6 @@ docs/benchmarks.md.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import os
 import threading
@@ -57,8 +56,9 @@ class GraphCache:
             self.hits += 1
             self._graphs.move_to_end(key)
         graph, grown = entry
-        # a shallow copy: callers may add attributes (u, y) without touching the cached graph
-        return copy.copy(graph), grown
+        # a deep copy: a caller that edits a tensor in place (graph.x[0] = ...) or adds attributes must not
+        # change what later hits get; copying a crystal graph's tensors costs microseconds
+        return graph.clone(), grown
 
     def put(self, key, graph, grown: bool = False) -> None:
         """Keep ``graph`` and whether its structure's cutoff had to grow (so hits warn again)."""
@@ -68,7 +68,7 @@ class GraphCache:
         with self._lock:
             if key in self._graphs:
                 return
-            self._graphs[key] = (copy.copy(graph), grown)
+            self._graphs[key] = (graph.clone(), grown)
             self._sizes[key] = size
             self._used += size
             while self._used > self.budget_bytes:

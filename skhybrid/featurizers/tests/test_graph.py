@@ -254,3 +254,17 @@ def test_cache_respects_its_budget(phonons):
         cache.put(i, g)
     assert len(cache) <= 3 and cache.get(9) is not None and cache.get(0) is None
     assert cache.get(9)[1] is False
+
+
+def test_editing_a_cached_graph_in_place_does_not_change_later_hits():
+    from skhybrid.featurizers import clear_graph_cache
+    from skhybrid.utils._testing import rocksalt
+
+    clear_graph_cache()
+    graphizer = StructureGraphizer().fit([rocksalt()])
+    first = graphizer.transform([rocksalt()])[0]
+    original = first.x.clone()
+    first.x[0] = 99.0                      # a caller's in-place edit
+    first.edge_attr.mul_(0.0)
+    again = graphizer.transform([rocksalt()])[0]
+    assert torch.equal(again.x, original) and again.edge_attr.abs().sum() > 0
