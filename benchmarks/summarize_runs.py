@@ -55,10 +55,13 @@ def _parts(frame: pd.DataFrame) -> list[str]:
             cells = [f"{maes[f]:.2f}" if f in maes else "" for f in range(5)]
             lines.append(f"| {part} | " + " | ".join(cells) + f" | {np.mean(list(maes.values())):.2f} |")
         if "fusion_weights" in group:
-            weights = [r.fusion_weights for r in group.itertuples() if isinstance(r.fusion_weights, dict)]
+            weights = {int(r.fold): r.fusion_weights for r in group.itertuples()
+                       if isinstance(r.fusion_weights, dict)}
             if weights:
-                lines.append("| weights (training fold) | " + " | ".join(
-                    ", ".join(f"{v:.2f}" for v in w.values()) for w in weights) + " | |")
+                names = "/".join(next(iter(weights.values())))
+                cells = [" / ".join(f"{v:.2f}" for v in weights[f].values()) if f in weights else ""
+                         for f in range(5)]
+                lines.append(f"| weights ({names}) | " + " | ".join(cells) + " | |")
         lines.append("")
     return lines
 

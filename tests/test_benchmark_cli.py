@@ -48,7 +48,7 @@ def test_quick_benchmark_writes_a_report_that_matches_the_predictions(tmp_path, 
     printed = capsys.readouterr()
     assert "Results in" in printed.out and "rf-magpie" in printed.out
     # progress: the (model, fold) bar, and beneath it the epochs and the internal folds of the fits
-    for bar in ("matbench_phonons:", "CGCNNRegressor epochs", "EarlyFusionRegressor epochs",
+    for bar in ("matbench_phonons:", "CGCNNRegressor epochs",
                 "LateFusionRegressor out-of-fold"):
         assert bar in printed.err, bar
     assert not skhybrid.get_config()["show_progress"]  # the runner restores the setting
@@ -137,9 +137,9 @@ def test_bad_input_is_named(tmp_path, data_home, cif_folder, capsys):
     args = ["--out", str(tmp_path / "x"), "--data-dir", str(data_home), "--no-progress"]
     assert main(["benchmark", "matbench_phonon", *args]) == 2
     assert "Valid names" in capsys.readouterr().err
-    assert main(["benchmark", "matbench_phonons", "--models", "cgcnn", "schnet", *args]) == 2
+    assert main(["benchmark", "matbench_phonons", "--models", "cgcnn", "painn", *args]) == 2
     err = capsys.readouterr().err
-    assert "'schnet'" in err and all(name in err for name in MODELS)
+    assert "'painn'" in err and all(name in err for name in MODELS)
     assert main(["benchmark", "--data", str(cif_folder), "--target", "band_gap", "--models", "dummy",
                  "--out", str(tmp_path / "y")]) == 2
     assert "peak" in capsys.readouterr().err  # names the columns the file has

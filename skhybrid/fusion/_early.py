@@ -41,11 +41,6 @@ class EarlyFusionRegressor(GraphRegressor):
     module : torch.nn.Module class, default=None
         ``None`` uses :class:`skhybrid.nn.FusionNet`; its own parameters are
         ``module__fusion_channels``, ``module__head_channels`` and ``module__dropout``.
-    **kwargs
-        Every parameter of :class:`~skhybrid.models.GraphRegressor` (``loss``,
-        ``max_epochs``, ``validation_smoothing``, ...) and the prefixed ones
-        (``module__*``, ``optimizer__*``, ...).
-
     Attributes
     ----------
     branches_ : tuple of str
@@ -184,6 +179,19 @@ class EarlyFusionRegressor(GraphRegressor):
                 outputs.append(module.fuse(c, g)[0].float().cpu())
         out = torch.cat(outputs).numpy().astype(np.float64) * self.target_scale_ + self.target_mean_
         return out[:, 0] if self.n_targets_ == 1 else out
+
+
+def _with_training_parameters(cls):
+    """Append :class:`GraphRegressor`'s training parameters (``loss`` onwards) to ``cls``'s Parameters."""
+    if cls.__doc__ is None or GraphRegressor.__doc__ is None:  # python -OO strips docstrings
+        return cls
+    shared = GraphRegressor.__doc__
+    shared = shared[shared.index("    loss :"):shared.index("    Attributes\n")]
+    cls.__doc__ = cls.__doc__.replace("    Attributes\n", shared + "    Attributes\n", 1)
+    return cls
+
+
+_with_training_parameters(EarlyFusionRegressor)
 
 
 def _named_arguments(module_class) -> list[str]:

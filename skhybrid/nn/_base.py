@@ -47,6 +47,12 @@ class GraphNetwork(nn.Module):
     ``forward`` and ``reset_parameters`` come from here. That is all
     ``GraphRegressor(module=MyNetwork)`` needs.
 
+    Parameters
+    ----------
+    *args, **kwargs
+        Passed to :class:`torch.nn.Module`; a subclass declares its own (the data
+        sizes above, then its hyper-parameters, keyword-only).
+
     Examples
     --------
     >>> import torch

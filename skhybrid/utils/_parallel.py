@@ -37,6 +37,15 @@ def fit_all(fits, *, n_jobs=None, desc=None, unit="fit"):
     -------
     list
         What each callable returned, in the order given.
+
+    Examples
+    --------
+    >>> from functools import partial
+    >>> from sklearn.linear_model import Ridge
+    >>> X, y = [[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0]
+    >>> models = fit_all([partial(Ridge(alpha=a).fit, X, y) for a in (0.1, 10.0)])
+    >>> [round(float(m.coef_[0]), 2) for m in models]
+    [0.95, 0.17]
     """
     n_jobs = min(effective_n_jobs(n_jobs), max(1, len(fits)))
     results = []

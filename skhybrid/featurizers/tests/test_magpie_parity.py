@@ -136,6 +136,7 @@ def test_parity_mp_e_form_1000(data_home):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # the full 10,000-formula parity takes about 10 minutes
 def test_parity_mp_e_form_10000(data_home):
     """The issue's 10,000-formula sample (about 8 minutes, most of it matminer)."""
     timed_out = _check_mp_sample(_mp_formulas(data_home, 10_000))
