@@ -1,28 +1,29 @@
-"""Fusion against its parts on the official Matbench folds: matbench_phonons and matbench_jdft2d.
+"""Fusion against its parts on the official Matbench folds (issue #6), as configurations of the runner.
 
     .venv/bin/python benchmarks/bench_fusion.py run [--tasks matbench_phonons matbench_jdft2d] [--folds 0 1 2 3 4]
-    .venv/bin/python benchmarks/bench_fusion.py report
+    .venv/bin/python benchmarks/bench_fusion.py contribution     # early fusion's branches, phonons fold 0
+    .venv/bin/python benchmarks/bench_fusion.py report           # the issue #6 tables (first run's records)
 
-Models, all trained on the fold's training data only (settings fixed before looking at any test fold):
+Models, all trained on the fold's training data only (settings fixed before looking at any test fold), all
+catalogue entries but one:
 
-- ``rf``: Magpie (145) + random forest (500 trees) -- the composition part;
-- ``cgcnn``: StructureGraphizer + CGCNNRegressor -- the graph part;
-- ``early-concat`` / ``early-attention``: EarlyFusionRegressor on a CGCNN backbone with the Magpie vector
-  as the composition branch, same training settings as ``cgcnn``;
-- ``late``: LateFusionRegressor([rf, cgcnn], weights="oof", cv=3): weights chosen on out-of-fold predictions
-  of the training fold, bases refit on all of it;
-- ``stacking``: StackingFusionRegressor with a random forest (500 trees) as the final estimator on
-  [out-of-fold predictions of rf and cgcnn, Magpie features]; built with ``from_late_fusion`` on the
-  ``late`` model (identical to a direct fit with the same cv and seeds, tested), so its fit time is
-  ``late``'s plus the final estimator's;
-- ``late-all``: LateFusionRegressor over all four single models above (rf, cgcnn, early-concat,
-  early-attention), weights="oof", cv=3. Added after the first run had scored the others (disclosed in
-  docs/benchmarks.md); its weights, like every weight here, come from the training fold alone.
+- ``rf`` = ``rf-magpie``: Magpie (145) + random forest (500 trees), the composition part;
+- ``cgcnn``: StructureGraphizer + CGCNNRegressor (300 epochs, patience 40), the graph part;
+- ``early-concat`` / ``early-attention`` = ``early-fusion`` / ``early-fusion-attention``: EarlyFusionRegressor
+  on a CGCNN backbone with the Magpie vector as the composition branch, same training settings;
+- ``late`` = ``late-fusion``: LateFusionRegressor([rf, cgcnn], weights="oof", cv=3);
+- ``stacking`` = ``stacking-forest``, a configuration of this script (the catalogue's ``stacking`` ends in a
+  ridge): StackingFusionRegressor with a 500-tree forest on [out-of-fold rf and cgcnn predictions, Magpie];
+- ``late-all`` = ``late-fusion-all``: LateFusionRegressor over the four single models above, weights="oof",
+  cv=3. Added after the first run had scored the others (disclosed in docs/benchmarks.md).
 
-Each (task, model, fold) is written to ``benchmarks/results/fusion_<task>.json`` as soon as it is done; a
-rerun skips finished ones unless the settings changed. On phonons fold 0 the early-fusion models also get
-the contribution analysis (branch permutation on the test fold, 10 repeats; attention weights), plotted
-to ``docs/img/``. Torch uses both cores: run nothing else beside it.
+``run`` goes through :func:`skhybrid.benchmark.run_benchmark` into ``benchmarks/results/runs/<task>``
+(one record and one predictions file per (model, fold), resumed on a rerun, a report after each fold;
+``benchmarks/summarize_runs.py`` prints the tables). The first run of issue #6, made before the runner
+existed by this script's own loop, is kept in ``benchmarks/results/fusion_<task>.json``; ``report`` prints
+it. The catalogue models reproduce it fold by fold (docs/benchmarks.md, issue #19). In that first run the
+stacking was built from the late-fusion fit (``StackingFusionRegressor.from_late_fusion``), which equals a
+direct fit with the same cv and seeds (a test checks it); the runner fits it directly.
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import time
 import warnings
 from pathlib import Path
 
@@ -41,54 +40,12 @@ RESULTS = Path(__file__).parent / "results"
 IMAGES = Path(__file__).parent.parent / "docs" / "img"
 TASKS = {"matbench_phonons": "cm^-1", "matbench_jdft2d": "meV/atom"}
 MODELS = ["rf", "cgcnn", "early-concat", "early-attention", "late", "stacking", "late-all"]
-ALL_BASES = ["rf", "cgcnn", "early-concat", "early-attention"]
-GNN_PARAMS = dict(max_epochs=300, patience=40, batch_size=64, lr=1e-3)
-RF_PARAMS = dict(n_estimators=500)
+RUNS = RESULTS / "runs"
 LATE_CV = 3
-SETTINGS = dict(gnn=GNN_PARAMS, rf=RF_PARAMS, late_cv=LATE_CV, early_backbone="cgcnn",
-                stacking_final="RandomForestRegressor(500) on [oof predictions, Magpie]")
-
-
-def rf_pipeline(seed):
-    from sklearn.ensemble import RandomForestRegressor
-    from sklearn.pipeline import make_pipeline
-
-    from skhybrid import MagpieFeaturizer
-
-    return make_pipeline(MagpieFeaturizer(), RandomForestRegressor(**RF_PARAMS, random_state=seed, n_jobs=1))
-
-
-def cgcnn_pipeline(seed):
-    from sklearn.pipeline import make_pipeline
-
-    from skhybrid import CGCNNRegressor, StructureGraphizer
-
-    return make_pipeline(StructureGraphizer(), CGCNNRegressor(**GNN_PARAMS, random_state=seed))
-
-
-def early_pipeline(fusion, seed):
-    from sklearn.pipeline import Pipeline
-
-    from skhybrid import EarlyFusionRegressor, MagpieFeaturizer, StructureGraphizer
-
-    return Pipeline([("graph", StructureGraphizer(global_features=MagpieFeaturizer())),
-                     ("fusion", EarlyFusionRegressor("cgcnn", fusion, **GNN_PARAMS, random_state=seed))])
 
 
 def _load(path):
     return json.loads(path.read_text()) if path.exists() else []
-
-
-def _save(path, record):
-    records = [r for r in _load(path) if (r["model"], r["fold"]) != (record["model"], record["fold"])]
-    records.append(record)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(records, indent=1))
-    tmp.replace(path)
-
-
-def _done(path, model, fold):
-    return any(r["model"] == model and r["fold"] == fold and r["settings"] == SETTINGS for r in _load(path))
 
 
 def _contribution(task, fold, name, pipe, X_test, y_test, unit, seed):
@@ -106,9 +63,9 @@ def _contribution(task, fold, name, pipe, X_test, y_test, unit, seed):
     )
 
     result = branch_importance(pipe, X_test, y_test, n_repeats=10, random_state=seed)
-    out = dict(baseline_mae=result.baseline_mae,
-               importance_mean=dict(zip(result.branches, result.importances_mean.tolist())),
-               importance_std=dict(zip(result.branches, result.importances_std.tolist())))
+    out = {"baseline_mae": result.baseline_mae,
+           "importance_mean": dict(zip(result.branches, result.importances_mean.tolist())),
+           "importance_std": dict(zip(result.branches, result.importances_std.tolist()))}
     IMAGES.mkdir(parents=True, exist_ok=True)
     stem = f"{task.replace('matbench_', '')}_fold{fold}_{name}"
     if name == "early-attention":
@@ -127,85 +84,62 @@ def _contribution(task, fold, name, pipe, X_test, y_test, unit, seed):
     return out
 
 
+def stacking_forest(seed, quick):
+    """The stacking of issue #6: a 500-tree forest on [out-of-fold rf and cgcnn predictions, Magpie]."""
+    from sklearn.ensemble import RandomForestRegressor
+
+    from skhybrid import MagpieFeaturizer, StackingFusionRegressor
+    from skhybrid.catalogue import build
+
+    bases = [("rf", build("rf-magpie", seed=seed, quick=quick)), ("cgcnn", build("cgcnn", seed=seed, quick=quick))]
+    return StackingFusionRegressor(bases, RandomForestRegressor(n_estimators=50 if quick else 500, random_state=seed),
+                                   passthrough_features=MagpieFeaturizer(), cv=2 if quick else LATE_CV,
+                                   random_state=seed)
+
+
+def configurations():
+    """The models of this benchmark, as the runner takes them: catalogue names, plus the one variant the
+    catalogue does not hold (its ``stacking`` has a ridge as final estimator)."""
+    from skhybrid.catalogue import CatalogueEntry
+
+    forest = CatalogueEntry("stacking-forest", "a 500-tree forest on out-of-fold rf-magpie and cgcnn "
+                            "predictions plus the Magpie features (issue #6)", stacking_forest)
+    return {"rf": "rf-magpie", "cgcnn": "cgcnn", "early-concat": "early-fusion",
+            "early-attention": "early-fusion-attention", "late": "late-fusion", "stacking": forest,
+            "late-all": "late-fusion-all"}
+
+
 def run(args):
-    from skhybrid import StackingFusionRegressor
-    from skhybrid.datasets import load_matbench
-    from skhybrid.fusion import LateFusionRegressor
+    """Every (task, model, fold) through the benchmark runner: records, predictions, resume, report."""
+    from skhybrid.benchmark import run_benchmark
 
+    chosen = [configurations()[name] for name in args.models]
     for task in args.tasks:
-        data = load_matbench(task, data_home=args.data_dir)
-        y = data.targets.iloc[:, 0].to_numpy()
-        path = RESULTS / f"fusion_{task.replace('matbench_', '')}.json"
-        unit = TASKS[task]
-        for fold in args.folds:
-            train, test = data.folds[fold]
-            X_train = [data.structures[i] for i in train]
-            X_test = [data.structures[i] for i in test]
-            wanted = [m for m in args.models if not _done(path, m, fold) or args.force]
-            if "stacking" in wanted and "late" not in wanted:
-                wanted.append("late")  # stacking is built on the late-fusion fit
-            for name in [m for m in MODELS if m in wanted]:
-                if name == "stacking":
-                    continue
-                if name == "rf":
-                    model = rf_pipeline(args.seed)
-                elif name == "cgcnn":
-                    model = cgcnn_pipeline(args.seed)
-                elif name.startswith("early"):
-                    model = early_pipeline(name.split("-")[1], args.seed)
-                elif name == "late":
-                    model = LateFusionRegressor([("rf", rf_pipeline(args.seed)), ("cgcnn", cgcnn_pipeline(args.seed))],
-                                                weights="oof", cv=LATE_CV, random_state=args.seed,
-                                                verbose=args.verbose)
-                else:
-                    bases = [("rf", rf_pipeline(args.seed)), ("cgcnn", cgcnn_pipeline(args.seed)),
-                             ("early-concat", early_pipeline("concat", args.seed)),
-                             ("early-attention", early_pipeline("attention", args.seed))]
-                    model = LateFusionRegressor(bases, weights="oof", cv=LATE_CV, random_state=args.seed,
-                                                verbose=args.verbose)
-                start = time.perf_counter()
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", UserWarning)
-                    model.fit(X_train, y[train])
-                fit_s = time.perf_counter() - start
-                start = time.perf_counter()
-                pred = model.predict(X_test)
-                predict_s = time.perf_counter() - start
-                record = dict(task=task, model=name, fold=fold, mae=float(np.mean(np.abs(pred - y[test]))),
-                              fit_s=fit_s, predict_s=predict_s, settings=SETTINGS, seed=args.seed, machine=_machine())
-                if name.startswith("early"):
-                    net = model[-1]
-                    record.update(epochs=len(net.net_.history), best_epoch=net.best_epoch_)
-                    if task == "matbench_phonons" and fold == 0:
-                        record["contribution"] = _contribution(task, fold, name, model, X_test, y[test], unit,
-                                                               args.seed)
-                if name.startswith("late"):
-                    record.update(weights=dict(zip([n for n, _ in model.estimators], model.weights_.tolist())),
-                                  oof_mae=model.oof_scores_)
-                    if "stacking" in wanted:
-                        from sklearn.ensemble import RandomForestRegressor
+        out = RUNS / task
+        run_benchmark(task, models=chosen, folds=args.folds, out=out, data_dir=args.data_dir, seed=args.seed,
+                      quick=args.smoke, threads=args.threads)
+        print(f"{task}: records, predictions and report in {out}", flush=True)
 
-                        from skhybrid import MagpieFeaturizer
 
-                        start = time.perf_counter()
-                        stack = StackingFusionRegressor.from_late_fusion(
-                            model, X_train, y[train], RandomForestRegressor(**RF_PARAMS, random_state=args.seed),
-                            passthrough_features=MagpieFeaturizer())
-                        stack_s = fit_s + time.perf_counter() - start
-                        start = time.perf_counter()
-                        stack_pred = stack.predict(X_test)
-                        stack_record = dict(record, model="stacking", mae=float(np.mean(np.abs(stack_pred - y[test]))),
-                                            fit_s=stack_s, predict_s=time.perf_counter() - start)
-                        for key in ("weights", "oof_mae"):
-                            stack_record.pop(key)
-                        _save(path, stack_record)
-                        print(f"{task} fold {fold} stacking: MAE {stack_record['mae']:.2f} {unit}, "
-                              f"fit {stack_s / 60:.1f} min", flush=True)
-                _save(path, record)
-                extra = f", weights {record['weights']}" if name.startswith("late") else ""
-                print(f"{task} fold {fold} {name}: MAE {record['mae']:.2f} {unit}, fit {fit_s / 60:.1f} min{extra}",
-                      flush=True)
-        report(path)
+def contribution(args):
+    """Branch importance and attention weights of the early-fusion models, phonons fold 0 (docs/img/)."""
+    from skhybrid.catalogue import build
+    from skhybrid.datasets import load_matbench
+
+    task, fold = "matbench_phonons", 0
+    data = load_matbench(task, data_home=args.data_dir)
+    y = data.targets.iloc[:, 0].to_numpy()
+    train, test = data.folds[fold]
+    X_train, X_test = [data.structures[i] for i in train], [data.structures[i] for i in test]
+    results = {}
+    for name, catalogue_name in (("early-concat", "early-fusion"), ("early-attention", "early-fusion-attention")):
+        model = build(catalogue_name, seed=args.seed, quick=args.smoke)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            model.fit(X_train, y[train])
+        results[name] = _contribution(task, fold, name, model, X_test, y[test], TASKS[task], args.seed)
+        print(f"{name}: {json.dumps(results[name])}", flush=True)
+    (RESULTS / "fusion_contribution.json").write_text(json.dumps(results, indent=1))
 
 
 def report(path):
@@ -233,34 +167,30 @@ def report(path):
             print(f"{r['model']} fold {r['fold']} contribution: {json.dumps(r['contribution'])}")
 
 
-def _machine():
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cpus"
-
-
 def main():
+    global RUNS, IMAGES
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["run", "report"])
+    parser.add_argument("what", choices=["run", "contribution", "report"])
     parser.add_argument("--data-dir", default=os.environ.get("SKHYBRID_DATA_DIR"))
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
     parser.add_argument("--models", nargs="+", default=MODELS, choices=MODELS)
     parser.add_argument("--folds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--verbose", type=int, default=0)
-    parser.add_argument("--force", action="store_true", help="rerun (task, model, fold) already done")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads per fit (default: torch's own, as in the first run)")
     parser.add_argument("--smoke", action="store_true",
-                        help="check the script end to end: 2 epochs, 20 trees, results under /tmp")
+                        help="check the script end to end: the runner's quick settings, results under /tmp")
     args = parser.parse_args()
     if args.smoke:
-        global RESULTS, IMAGES
-        GNN_PARAMS.update(max_epochs=2)
-        RF_PARAMS.update(n_estimators=20)
-        RESULTS = IMAGES = Path("/tmp/bench_fusion_smoke")
-        RESULTS.mkdir(exist_ok=True)
+        RUNS = IMAGES = Path("/tmp/bench_fusion_smoke")
+        RUNS.mkdir(exist_ok=True)
     if args.what == "report":
         for task in TASKS:
             report(RESULTS / f"fusion_{task.replace('matbench_', '')}.json")
-        return
-    run(args)
+    elif args.what == "contribution":
+        contribution(args)
+    else:
+        run(args)
 
 
 if __name__ == "__main__":

@@ -7,12 +7,15 @@ and multi-task against single-task training on NOMAD 2018.
     .venv/bin/python benchmarks/bench_gnn.py nomad [--folds 0 1 2 3 4] [--epochs 60]
         [--variants multi single uncertainty] [--threads 1]
 
-Accuracy runs write one JSON record per (model, fold, seed), with the test predictions, to
-``benchmarks/results/`` as soon as a fold is done; a rerun skips finished folds (so an interrupted run
-loses nothing) unless the model's settings changed. ``report`` prints the tables for docs/benchmarks.md,
-and for a model run with several seeds also the MAE of their mean prediction. Torch uses both cores;
-run nothing else beside it (a busy neighbour slows training many times), or give two runs one thread
-each (``--threads 1``: two-thread training gains only ~15% over one thread on these small graphs).
+``phonons`` goes through the benchmark runner (:func:`skhybrid.benchmark.run_benchmark`): ``cgcnn``,
+``megnet`` and ``alignn`` are catalogue entries, the schedule variants are configurations of this script
+(``CatalogueEntry`` objects the runner records and resumes like catalogue models). Seed 0 writes to
+``benchmarks/results/runs/matbench_phonons``, seed k to ``...-seed<k>``; with several seeds the MAE of their
+mean prediction is printed. The first runs of issue #5, made by this script's own loop before the runner
+existed, are kept in ``benchmarks/results/gnn_phonons.json`` (``report`` prints them). ``speed`` (against the
+reference CGCNN loader) and ``nomad`` (two targets, multi-task against single-task) are measurements the
+runner does not express; they keep their own records in ``gnn_nomad.json``. Give two runs one thread each
+(``--threads 1``): a busy neighbour slows two-thread training many times.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).parent / "results"
+RUNS = RESULTS / "runs"
 
 # Settings are the benchmark's, chosen before looking at test folds; see docs/benchmarks.md.
 PHONONS_MODELS = {
@@ -58,7 +62,7 @@ PHONONS_MODELS = {
 }
 
 
-def _make_pipeline(spec, seed):
+def _make_pipeline(spec, seed, quick=False):
     from sklearn.pipeline import Pipeline
 
     import skhybrid.models as models
@@ -67,7 +71,8 @@ def _make_pipeline(spec, seed):
     graph_params = dict(spec["graphizer"])
     if graph_params.get("global_features") == "magpie":
         graph_params["global_features"] = MagpieFeaturizer()
-    model = getattr(models, spec["model"])(random_state=seed, **spec["params"])
+    params = {**spec["params"], **({"max_epochs": 5, "patience": 5} if quick else {})}
+    model = getattr(models, spec["model"])(random_state=seed, **params)
     return Pipeline([("graph", StructureGraphizer(**graph_params)), ("gnn", model)])
 
 
@@ -90,45 +95,55 @@ def _save_record(path, record):
         tmp.replace(path)
 
 
+#: the phonons models that are catalogue entries; the others are configurations of this script
+CATALOGUE_NAMES = {"cgcnn": "cgcnn", "megnet": "megnet", "alignn": "alignn"}
+
+
+def phonons_configurations():
+    """The runner's models for ``PHONONS_MODELS``: catalogue names where the catalogue holds the same model."""
+    from functools import partial
+
+    from skhybrid.catalogue import CatalogueEntry
+
+    def build(spec, seed, quick):
+        return _make_pipeline(spec, seed, quick)
+
+    return {name: CATALOGUE_NAMES.get(name) or CatalogueEntry(name, f"{spec['model']} {spec['params']}",
+                                                               partial(build, spec))
+            for name, spec in PHONONS_MODELS.items()}
+
+
+def _phonons_out(seed):
+    return RUNS / ("matbench_phonons" if seed == 0 else f"matbench_phonons-seed{seed}")
+
+
 def run_phonons(args):
-    from skhybrid.datasets import load_matbench
+    """Each (model, fold, seed) through the benchmark runner: one output folder per seed, resumed on a rerun."""
+    from skhybrid.benchmark import run_benchmark
 
-    data = load_matbench("matbench_phonons", data_home=args.data_dir)
-    y = data.targets.iloc[:, 0].to_numpy()
-    path = RESULTS / "gnn_phonons.json"
-    for name in args.models:
-        spec = PHONONS_MODELS[name]
-        for fold in args.folds:
-            for seed in args.seeds:
-                _run_phonons_fold(data, y, path, name, spec, fold, seed, args)
-    report(path)
+    configurations = phonons_configurations()
+    for seed in args.seeds:
+        run_benchmark("matbench_phonons", models=[configurations[name] for name in args.models], folds=args.folds,
+                      out=_phonons_out(seed), data_dir=args.data_dir, seed=seed, threads=args.threads)
+    if len(args.seeds) > 1:
+        for name in args.models:
+            _report_seed_ensemble_runs(name, args.seeds)
 
 
-def _run_phonons_fold(data, y, path, name, spec, fold, seed, args):
-    import torch
+def _report_seed_ensemble_runs(model, seeds):
+    """MAE of the mean prediction of the seeds, on the folds every seed has finished."""
+    import pandas as pd
 
-    done = [r for r in _load_records(path) if _key(r) == (name, fold, seed) and r["settings"] == _jsonable(spec)]
-    if done and not args.force:
-        print(f"{name} fold {fold} seed {seed}: done before, MAE {done[0]['mae']:.2f}", flush=True)
-        return
-    train, test = data.folds[fold]
-    model = _make_pipeline(spec, seed)
-    model.set_params(gnn__verbose=args.verbose)
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        model.fit([data.structures[i] for i in train], y[train])
-    fit_s = time.perf_counter() - start
-    pred = model.predict([data.structures[i] for i in test])
-    mae = float(np.mean(np.abs(pred - y[test])))
-    net = model[-1]
-    record = dict(model=name, fold=fold, mae=mae, fit_s=fit_s, epochs=len(net.net_.history),
-                  best_epoch=net.best_epoch_, s_per_epoch=float(np.mean(net.net_.history[:, "dur"])),
-                  settings=_jsonable(spec), seed=seed, torch_threads=torch.get_num_threads(),
-                  machine=_machine(), target=[float(t) for t in y[test]], pred=[float(p) for p in pred])
-    _save_record(path, record)
-    print(f"{name} fold {fold} seed {seed}: MAE {mae:.2f} cm^-1, fit {fit_s / 60:.1f} min, "
-          f"{record['epochs']} epochs (best {record['best_epoch']})", flush=True)
+    maes = {}
+    for fold in range(5):
+        files = [_phonons_out(seed) / "predictions" / f"{model}__fold{fold}.csv" for seed in seeds]
+        if all(f.exists() for f in files):
+            frames = [pd.read_csv(f) for f in files]
+            pred = np.mean([frame["y_pred"] for frame in frames], axis=0)
+            maes[fold] = float(np.mean(np.abs(pred - frames[0]["y_true"])))
+    if maes:
+        print(f"  {model} mean of seeds {seeds}: folds {list(maes)}: "
+              f"{', '.join(f'{m:.1f}' for m in maes.values())}; mean {np.mean(list(maes.values())):.2f}")
 
 
 def run_speed(args):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 __all__ = ["CATALOGUE", "DEFAULT_BENCHMARK", "CatalogueEntry", "DEFAULT_MODELS", "MODELS", "ModelSpec", "build",
-           "build_model", "check_model_names", "search_space"]
+           "build_model", "check_model_names", "resolve_models", "search_space"]
 
 
 @dataclass(frozen=True)
@@ -307,13 +307,55 @@ def check_model_names(names) -> list[str]:
     return names
 
 
-def build(name: str, *, seed: int = 0, quick: bool = False, device: str = "auto"):
+def resolve_models(models) -> dict:
+    """Catalogue names or :class:`CatalogueEntry` objects, as ``{name: entry}`` in the order given.
+
+    An entry that is not in the catalogue is a *configuration*: a benchmark
+    script's variant (another schedule, another final estimator) that the runner
+    records, resumes and reports like a catalogue model without adding it to
+    the catalogue. Its name must not be one the catalogue already uses.
+
+    Parameters
+    ----------
+    models : sequence of str or CatalogueEntry
+
+    Returns
+    -------
+    dict of str to CatalogueEntry
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyRegressor
+    >>> from skhybrid.catalogue import CatalogueEntry, resolve_models
+    >>> median = CatalogueEntry("median", "the training median", lambda seed, quick: DummyRegressor(strategy="median"))
+    >>> list(resolve_models(["dummy", median]))
+    ['dummy', 'median']
+    """
+    resolved = {}
+    for model in models:
+        if isinstance(model, CatalogueEntry):
+            taken = CATALOGUE.get(model.name)
+            if taken is not None and taken is not model:
+                raise ValueError(f"The configuration {model.name!r} uses a catalogue model's name; "
+                                 f"give it a name of its own.")
+            entry = model
+        else:
+            check_model_names([model])
+            entry = CATALOGUE[model]
+        if entry.name in resolved:
+            raise ValueError(f"Model names repeat: {entry.name!r}.")
+        resolved[entry.name] = entry
+    return resolved
+
+
+def build(name, *, seed: int = 0, quick: bool = False, device: str = "auto"):
     """A fresh, unfitted estimator for a catalogue name, with ``device`` set on every graph network.
 
     Parameters
     ----------
-    name : str
-        A key of :data:`CATALOGUE`; an unknown name raises ``ValueError`` listing the valid ones.
+    name : str or CatalogueEntry
+        A key of :data:`CATALOGUE` (an unknown name raises ``ValueError`` listing the valid ones), or an
+        entry of one's own (see :func:`resolve_models`).
     seed : int, default=0
         ``random_state`` of every part.
     quick : bool, default=False
@@ -335,8 +377,8 @@ def build(name: str, *, seed: int = 0, quick: bool = False, device: str = "auto"
     """
     from .tuning._space import graph_regressor_paths
 
-    check_model_names([name])
-    model = CATALOGUE[name].build(seed, quick)
+    entry = next(iter(resolve_models([name]).values()))
+    model = entry.build(seed, quick)
     paths = graph_regressor_paths(model) if hasattr(model, "get_params") else []
     if paths:
         model.set_params(**{f"{path}device": device for path in paths})

@@ -189,3 +189,32 @@ def test_cli_refuses_a_missing_output_folder_before_any_work(tmp_path, crystal_f
     assert "the folder of --out" in capsys.readouterr().err and not out.parent.exists()
     with pytest.raises(ValueError, match="the folder of --out"):
         main(["--debug", "predict", "x.joblib", str(crystal_folder), "--out", str(out)])
+
+
+def test_a_configuration_outside_the_catalogue_runs_resumes_and_cannot_take_a_catalogue_name(crystal_folder,
+                                                                                          tmp_path):
+    """A benchmark script's variant is a CatalogueEntry of its own: recorded and resumed like a catalogue model."""
+    from sklearn.dummy import DummyRegressor
+    from sklearn.pipeline import make_pipeline
+
+    from skhybrid import MagpieFeaturizer
+    from skhybrid.catalogue import CatalogueEntry
+
+    median = CatalogueEntry("magpie-median", "the training median, behind Magpie features",
+                            lambda seed, quick: make_pipeline(MagpieFeaturizer(), DummyRegressor(strategy="median")))
+    first = _run(crystal_folder, tmp_path, models=["dummy", median])
+    assert list(first["model"].unique()) == ["dummy", "magpie-median"]
+    records = load_records(tmp_path).set_index(["model", "fold"])
+    targets = pd.read_csv(crystal_folder / "targets.csv").set_index("file")["y"]
+    for fold in range(3):
+        frame = pd.read_csv(tmp_path / "predictions" / f"magpie-median__fold{fold}.csv")
+        assert records.loc[("magpie-median", fold), "mae"] == pytest.approx(np.abs(frame.y_true - frame.y_pred).mean())
+        training_median = targets.drop(frame["id"]).median()
+        np.testing.assert_allclose(frame.y_pred, training_median)
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "records").glob("magpie-median__*.json")}
+    again = _run(crystal_folder, tmp_path, models=[median])  # resumed: nothing left to fit
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps and len(stamps) == 3
+    assert again.set_index(["model", "fold"])["mae"].equals(records.loc[["magpie-median"], "mae"])
+    clash = CatalogueEntry("dummy", "not the catalogue's dummy", median.build)
+    with pytest.raises(ValueError, match="'dummy' uses a catalogue model's name"):
+        _run(crystal_folder, tmp_path / "other", models=[clash])

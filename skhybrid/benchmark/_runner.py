@@ -14,7 +14,7 @@ import pandas as pd
 
 from .._config import config_context
 from ..utils import write_atomically
-from ..catalogue import DEFAULT_BENCHMARK, build, check_model_names
+from ..catalogue import DEFAULT_BENCHMARK, build, resolve_models
 
 __all__ = ["BenchmarkData", "load_benchmark_data", "run_benchmark"]
 
@@ -172,15 +172,21 @@ class _Interrupt:
         return False
 
 
-def _tuned(name, model, n_trials: int, seed: int):
-    from ..catalogue import CATALOGUE
+def _tuned(entry, model, n_trials: int, seed: int):
     from ..tuning import HybridSearchCV, default_search_space
 
-    entry = CATALOGUE[name]
     space = entry.search_space(model) if entry.search_space else default_search_space(model)
     if not space:
         return model
     return HybridSearchCV(model, space, n_trials=n_trials, cv=3, random_state=seed)
+
+
+def _training_summary(model) -> dict:
+    """Epochs run and the epoch kept, for a graph network (alone or at the end of a Pipeline)."""
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    if hasattr(final, "best_epoch_") and hasattr(final, "net_"):
+        return {"epochs": len(final.net_.history), "best_epoch": int(final.best_epoch_)}
+    return {}
 
 
 def _metrics(y_true, y_pred) -> dict:
@@ -214,8 +220,10 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
     ----------
     task : str, optional
         A Matbench task (official folds). Or ``data`` + ``target`` (+ ``cv``).
-    models : sequence of str
-        Catalogue names (see :data:`skhybrid.catalogue.CATALOGUE`).
+    models : sequence of str or CatalogueEntry
+        Catalogue names (see :data:`skhybrid.catalogue.CATALOGUE`), or entries of one's own: a benchmark
+        script's variants, recorded and resumed like catalogue models (see
+        :func:`skhybrid.catalogue.resolve_models`).
     folds : sequence of int, optional
         Folds to run; all by default, fold 0 alone with ``quick``.
     tune : int, default=0
@@ -271,7 +279,8 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
     """
     from tqdm.auto import tqdm
 
-    models = check_model_names(models)
+    entries = resolve_models(models)
+    models = list(entries)
     bench = load_benchmark_data(task, data=data, target=target, cv=cv, seed=seed, data_dir=data_dir)
     n_folds = len(bench.folds)
     if folds is None:
@@ -300,9 +309,9 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
             bar.set_postfix_str(f"{name}, fold {fold}")
             train, test = bench.folds[fold]
             X_train, X_test = [bench.X[i] for i in train], [bench.X[i] for i in test]
-            model = build(name, seed=seed, quick=quick, device=device)
+            model = build(entries[name], seed=seed, quick=quick, device=device)
             if tune:
-                model = _tuned(name, model, tune, seed)
+                model = _tuned(entries[name], model, tune, seed)
             start = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
@@ -316,6 +325,7 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
             components = component_predictions(model, X_test)
             record = dict(model=name, fold=fold, n_train=len(train), n_test=len(test), fit_s=fit_s,
                           predict_s=predict_s, torch_threads=threads, **_metrics(bench.y[test], pred))
+            record.update(_training_summary(model))
             if tune and hasattr(model, "best_params_"):
                 record["best_params"] = {k: (v if isinstance(v, (int, float, str, bool, list)) else str(v))
                                          for k, v in model.best_params_.items()}
