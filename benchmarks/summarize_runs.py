@@ -35,7 +35,7 @@ def _table(frame: pd.DataFrame, unit: str) -> list[str]:
         maes = {int(r.fold): r.mae for r in group.itertuples()}
         cells = [f"{maes[f]:.2f}" if f in maes else "" for f in range(5)]
         mean = np.mean(list(maes.values()))
-        done = "" if len(maes) == 5 else f" ({len(maes)} folds)"
+        done = "" if len(maes) == 5 else f" ({len(maes)} fold{'' if len(maes) == 1 else 's'})"
         minutes = ", ".join(f"{r.fit_s / 60:.1f}" for r in group.sort_values("fold").itertuples())
         lines.append(f"| {model} | " + " | ".join(cells) + f" | **{mean:.2f}**{done} | {minutes} |")
     return lines
@@ -70,9 +70,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", default=str(HERE / "results" / "runs"))
     parser.add_argument("--collect", action="store_true")
+    parser.add_argument("--models", nargs="+", help="only these models, in this order (default: all)")
+    parser.add_argument("--tasks", nargs="+", help="only these run folders (default: all)")
     args = parser.parse_args()
     for folder in sorted(p for p in Path(args.runs).iterdir() if (p / "records").is_dir()):
+        if args.tasks and folder.name not in args.tasks:
+            continue
         frame = _records(folder)
+        if args.models:
+            frame = frame[frame["model"].isin(args.models)]
+            frame = frame.iloc[frame["model"].map(args.models.index).argsort(kind="stable")]
         if frame.empty:
             continue
         config = json.loads((folder / "config.json").read_text())

@@ -70,7 +70,7 @@ class RelevanceRedundancySelector(SelectorMixin, BaseEstimator):
 
     Attributes
     ----------
-    relevance_ : ndarray of shape (n_features_in_,)
+    relevance_ : ndarray of shape (n_features,)
         NMI of each feature with the target.
     ranking_ : ndarray of int
         The chosen features' indices, in the order they were picked.
