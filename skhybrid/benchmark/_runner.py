@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import signal
 import time
@@ -181,6 +182,21 @@ def _tuned(entry, model, n_trials: int, seed: int):
     return HybridSearchCV(model, space, n_trials=n_trials, cv=3, random_state=seed)
 
 
+@functools.lru_cache(maxsize=1)
+def _versions() -> dict:
+    """The packages whose versions change trained weights: a record says what produced it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ("skhybrid", "torch", "torch-geometric", "skorch", "scikit-learn", "lightgbm", "numpy", "scipy",
+                 "pymatgen"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return found
+
+
 def _training_summary(model) -> dict:
     """Epochs run and the epoch kept, for a graph network (alone or at the end of a Pipeline)."""
     final = model.steps[-1][1] if hasattr(model, "steps") else model
@@ -324,7 +340,8 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
             predict_s = time.perf_counter() - start
             components = component_predictions(model, X_test)
             record = dict(model=name, fold=fold, n_train=len(train), n_test=len(test), fit_s=fit_s,
-                          predict_s=predict_s, torch_threads=threads, **_metrics(bench.y[test], pred))
+                          predict_s=predict_s, torch_threads=threads, **_metrics(bench.y[test], pred),
+                          versions=_versions())
             record.update(_training_summary(model))
             if tune and hasattr(model, "best_params_"):
                 record["best_params"] = {k: (v if isinstance(v, (int, float, str, bool, list)) else str(v))
