@@ -95,7 +95,9 @@ def main():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 if "task" in config:
-                    bench = load_benchmark_data(config["task"])
+                    from skhybrid.cli import _default_data_dir
+
+                    bench = load_benchmark_data(config["task"], data_dir=_default_data_dir())
                 else:
                     bench = load_benchmark_data(data=config["data"], target=config["target"], cv=config["cv"],
                                                 seed=config["seed"])
