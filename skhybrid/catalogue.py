@@ -271,9 +271,9 @@ CATALOGUE: dict[str, CatalogueEntry] = {spec.name: spec for spec in [
               "per-crystal attention weights", _early("attention")),
 ]}
 
-#: what ``skhybrid benchmark TASK`` runs without ``--models``: the best hybrid that keeps the whole run
-#: within 30 minutes on 2 cores (hybrid-light; ``--models hybrid`` runs the full one), its parts and the
-#: baselines. Measured time in the README.
+#: what ``skhybrid benchmark TASK`` runs without ``--models``: a light hybrid (``--models hybrid`` runs the
+#: full one), its parts and the baselines. Measured on phonons: about 50 minutes on 2 cores, over the
+#: 30-minute aim, and hybrid-light no better than gbm-descriptors (docs/benchmarks.md, issue #20).
 DEFAULT_BENCHMARK = ("hybrid-light", "gbm-descriptors", "cgcnn", "rf-magpie", "dummy")
 
 #: the names these had in ``skhybrid.benchmark`` (kept for one release)
