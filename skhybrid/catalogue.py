@@ -331,21 +331,17 @@ def resolve_models(models) -> dict:
     >>> list(resolve_models(["dummy", median]))
     ['dummy', 'median']
     """
-    resolved = {}
-    for model in models:
-        if isinstance(model, CatalogueEntry):
-            taken = CATALOGUE.get(model.name)
-            if taken is not None and taken is not model:
-                raise ValueError(f"The configuration {model.name!r} uses a catalogue model's name; "
-                                 f"give it a name of its own.")
-            entry = model
-        else:
-            check_model_names([model])
-            entry = CATALOGUE[model]
-        if entry.name in resolved:
-            raise ValueError(f"Model names repeat: {entry.name!r}.")
-        resolved[entry.name] = entry
-    return resolved
+    models = list(models)
+    check_model_names([model for model in models if not isinstance(model, CatalogueEntry)])
+    entries = [model if isinstance(model, CatalogueEntry) else CATALOGUE[model] for model in models]
+    for entry in entries:
+        if CATALOGUE.get(entry.name, entry) is not entry:
+            raise ValueError(f"The configuration {entry.name!r} uses a catalogue model's name; give it a name "
+                             "of its own.")
+    names = [entry.name for entry in entries]
+    if len(set(names)) != len(names):
+        raise ValueError(f"Model names repeat: {names}.")
+    return dict(zip(names, entries))
 
 
 def build(name, *, seed: int = 0, quick: bool = False, device: str = "auto"):

@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..models._base import GraphRegressor, extend_signature
+from ..models._regressors import with_parent_docs
 from ..nn._fusion import BACKBONES, BRANCHES, FusionNet
 
 __all__ = ["EarlyFusionRegressor"]
@@ -181,17 +182,8 @@ class EarlyFusionRegressor(GraphRegressor):
         return out[:, 0] if self.n_targets_ == 1 else out
 
 
-def _with_training_parameters(cls):
-    """Append :class:`GraphRegressor`'s training parameters (``loss`` onwards) to ``cls``'s Parameters."""
-    if cls.__doc__ is None or GraphRegressor.__doc__ is None:  # python -OO strips docstrings
-        return cls
-    shared = GraphRegressor.__doc__
-    shared = shared[shared.index("    loss :"):shared.index("    Attributes\n")]
-    cls.__doc__ = cls.__doc__.replace("    Attributes\n", shared + "    Attributes\n", 1)
-    return cls
-
-
-_with_training_parameters(EarlyFusionRegressor)
+# the training parameters (``loss`` onwards) join the Parameters section
+with_parent_docs(EarlyFusionRegressor, start="    loss :", end="    Attributes\n", before="    Attributes\n")
 
 
 def _named_arguments(module_class) -> list[str]:

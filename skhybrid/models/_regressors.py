@@ -88,14 +88,18 @@ class SchNetRegressor(GraphRegressor):
     _default_module = SchNet
 
 
-def _with_shared_sections(cls):
-    """Give a subclass the Parameters and Attributes of :class:`GraphRegressor`, before its Examples."""
+def with_parent_docs(cls, start="    Parameters\n", end="    Examples\n", before="    Examples\n"):
+    """Copy :class:`GraphRegressor`'s docstring from ``start`` up to ``end`` into ``cls``'s, before ``before``.
+
+    The subclasses take GraphRegressor's parameters through its signature, not a copy of it; their
+    docstrings take the documentation the same way, so neither can drift from the parent.
+    """
     shared = GraphRegressor.__doc__
-    shared = shared[shared.index("    Parameters\n"):shared.index("    Examples\n")]
-    own = cls.__doc__
-    cls.__doc__ = own.replace("    Examples\n", shared + "    Examples\n", 1)
+    if cls.__doc__ is None or shared is None:  # python -OO strips docstrings
+        return cls
+    cls.__doc__ = cls.__doc__.replace(before, shared[shared.index(start):shared.index(end)] + before, 1)
     return cls
 
 
 for _cls in (CGCNNRegressor, ALIGNNRegressor, MEGNetRegressor, SchNetRegressor):
-    _with_shared_sections(_cls)
+    with_parent_docs(_cls)
