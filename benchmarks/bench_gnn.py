@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -105,11 +104,8 @@ def phonons_configurations():
 
     from skhybrid.catalogue import CatalogueEntry
 
-    def build(spec, seed, quick):
-        return _make_pipeline(spec, seed, quick)
-
     return {name: CATALOGUE_NAMES.get(name) or CatalogueEntry(name, f"{spec['model']} {spec['params']}",
-                                                               partial(build, spec))
+                                                               partial(_make_pipeline, spec))
             for name, spec in PHONONS_MODELS.items()}
 
 

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from .._config import config_context
-from ..utils import write_atomically
 from ..catalogue import DEFAULT_BENCHMARK, build, resolve_models
+from ..utils import write_atomically
 
 __all__ = ["BenchmarkData", "load_benchmark_data", "run_benchmark"]
 
