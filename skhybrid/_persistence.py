@@ -18,7 +18,7 @@ FORMAT = "skhybrid-model"
 #: version of the file layout; a file of a newer version is refused with a clear message
 FORMAT_VERSION = 1
 #: modules whose types a model file may hold; anything else must be trusted by name (``load_model(trusted=)``)
-TRUSTED_PREFIXES = ("skhybrid.", "sklearn.", "numpy.", "scipy.", "lightgbm.", "torch.optim.", "builtins.",
+TRUSTED_PREFIXES = ("skhybrid.", "sklearn.", "numpy.", "scipy.", "lightgbm.", "mapie.", "torch.optim.", "builtins.",
                     "collections.OrderedDict")
 _NETWORK_KEY = "_skhybrid_network_key"
 
@@ -39,7 +39,7 @@ def _graph_regressors(obj, found=None, seen=None):
         children = list(obj.values())
     elif isinstance(obj, (list, tuple)):
         children = list(obj)
-    elif hasattr(obj, "__dict__") and type(obj).__module__.startswith(("skhybrid", "sklearn")):
+    elif hasattr(obj, "__dict__") and type(obj).__module__.startswith(("skhybrid", "sklearn", "mapie")):
         children = list(vars(obj).values())
     else:
         children = []

@@ -62,7 +62,7 @@ def _benchmark(args) -> int:
     results = run_benchmark(task, data=args.data, target=args.target, cv=args.cv, models=args.models,
                             folds=args.folds, out=args.out, data_dir=args.data_dir, tune=args.tune,
                             device=args.device, seed=args.seed, quick=args.quick, force=args.force,
-                            progress=not args.no_progress, threads=args.threads)
+                            progress=not args.no_progress, threads=args.threads, intervals=args.intervals)
     from .benchmark import summarize
 
     table = summarize(results)
@@ -86,6 +86,13 @@ def _fit(args) -> int:
         print(f"skhybrid fit: {len(y) - len(keep)} sample(s) without {args.target!r} are left out of training",
               file=sys.stderr)
     model = build(args.model, seed=args.seed, quick=args.quick, device=args.device)
+    if args.interval is not None:
+        from .benchmark._runner import _conformal_settings
+        from .uncertainty import ConformalRegressor, check_confidence_levels
+
+        levels = check_confidence_levels(args.interval, "--interval")
+        model = ConformalRegressor(model, **_conformal_settings(args.interval_method), confidence_level=list(levels),
+                                   random_state=args.seed)
     start = time.perf_counter()
     model.fit([data.structures[i] for i in keep], y[keep])
     save_model(model, args.out, name=args.model,
@@ -159,6 +166,28 @@ def _load_bundle(path):
     return bundle
 
 
+def _prediction_intervals(model, structures, level, bundle) -> dict:
+    """Prediction and interval columns: conformal when the model was fitted with --interval, else its spread."""
+    import numpy as np
+
+    from .uncertainty import check_confidence_levels, has_spread, spread_interval
+
+    (level,) = check_confidence_levels(level, "--interval")
+    target = bundle["target"]
+    if hasattr(model, "predict_interval"):
+        y_pred, bounds, kind = model.predict(structures), model.predict_interval(structures, level), "conformal"
+    elif has_spread(model):
+        (y_pred, bounds), kind = spread_interval(model, structures, level), "spread"
+        print(f"skhybrid predict: {bundle['name']} was fitted without --interval; the interval is the Gaussian "
+              "spread of its members, without a coverage guarantee (refit with `skhybrid fit ... --interval "
+              f"{level:g}` for conformal intervals)", file=sys.stderr)
+    else:
+        raise ValueError(f"{bundle['name']} gives no intervals: refit it with `skhybrid fit ... --interval {level:g}` "
+                         "(conformal intervals), or predict without --interval.")
+    return {target: np.asarray(y_pred, dtype=float), f"lower@{level:g}": bounds[:, 0],
+            f"upper@{level:g}": bounds[:, 1], "interval": kind}
+
+
 def _predict(args) -> int:
     import pandas as pd
 
@@ -167,8 +196,11 @@ def _predict(args) -> int:
     _check_output_file(args.out)
     bundle = _load_bundle(args.model_file)
     structures, ids = _read_inputs(args.inputs)
-    predictions = bundle["model"].predict(structures)
-    frame = pd.DataFrame({"id": ids, bundle["target"]: predictions})
+    model = bundle["model"]
+    if args.interval is not None:
+        frame = pd.DataFrame({"id": ids, **_prediction_intervals(model, structures, args.interval, bundle)})
+    else:
+        frame = pd.DataFrame({"id": ids, bundle["target"]: model.predict(structures)})
     if args.out == "-":
         print(frame.to_csv(index=False), end="")
     else:
@@ -242,6 +274,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="fold 0 only, 5 epochs, 50 trees, 2-fold internal CV: checks the setup in minutes")
     bench.add_argument("--force", action="store_true",
                        help="reuse an --out folder that holds another configuration, discarding its results")
+    bench.add_argument("--intervals", default=None, metavar="METHOD[:SCORE]",
+                       help="wrap every model in conformal prediction intervals and report their coverage and "
+                       "width: cv+, split or jackknife+, optionally :absolute, :std or :residual (e.g. cv+, "
+                       "split:residual); costs cv+1 fits per fold for cv+. Without it, ensembles and fusion "
+                       "models are scored on their spread")
     bench.add_argument("--no-progress", action="store_true", help=NO_PROGRESS_HELP)
     bench.set_defaults(func=_benchmark)
 
@@ -258,6 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--seed", type=int, default=0, help="random_state (default: 0)")
     fit.add_argument("--device", default="auto", help="torch device (default: auto)")
     fit.add_argument("--quick", action="store_true", help="short training, to check a setup")
+    fit.add_argument("--interval", type=float, nargs="+", default=None, metavar="LEVEL",
+                     help="also calibrate conformal prediction intervals at these confidence levels (e.g. 0.9), "
+                     "for `skhybrid predict --interval`")
+    fit.add_argument("--interval-method", default="cv+", metavar="METHOD[:SCORE]",
+                     help="with --interval: cv+ (default; cv+1 fits), split (one fit, 20%% held out to "
+                     "calibrate) or jackknife+, optionally :std or :residual for intervals that adapt")
     fit.add_argument("--no-progress", action="store_true", help=NO_PROGRESS_HELP)
     fit.set_defaults(func=_fit)
 
@@ -270,6 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("model_file", help="a file written by `skhybrid fit`")
     predict.add_argument("inputs", nargs="+", help="structure files, folders of them, or .json(.gz) data files")
     predict.add_argument("--out", default="predictions.csv", help="CSV to write, '-' for stdout (default: %(default)s)")
+    predict.add_argument("--interval", type=float, default=None, metavar="LEVEL",
+                         help="also write lower@LEVEL and upper@LEVEL columns (e.g. 0.9 for 90%%): conformal "
+                         "intervals of a model fitted with --interval, else the spread of an ensemble")
     predict.add_argument("--no-progress", action="store_true", help=NO_PROGRESS_HELP)
     predict.set_defaults(func=_predict)
     return parser

@@ -12,7 +12,8 @@ import pytest
 from numpydoc.validate import validate
 
 PACKAGES = ["skhybrid", "skhybrid.datasets", "skhybrid.featurizers", "skhybrid.nn", "skhybrid.models",
-            "skhybrid.fusion", "skhybrid.inspection", "skhybrid.tuning", "skhybrid.benchmark", "skhybrid.utils"]
+            "skhybrid.fusion", "skhybrid.inspection", "skhybrid.tuning", "skhybrid.benchmark", "skhybrid.utils",
+            "skhybrid.uncertainty"]
 # numpydoc codes: GL08 no docstring, PR01 a parameter not documented, PR02 a documented parameter that
 # does not exist, EX01 no Examples section
 REQUIRED = {"GL08", "PR01", "PR02", "EX01"}

@@ -25,6 +25,7 @@ from skhybrid.models import (
     SeedEnsembleRegressor,
 )
 from skhybrid.tuning import HybridSearchCV
+from skhybrid.uncertainty import ConformalRegressor
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -50,6 +51,8 @@ ESTIMATORS = [
     (AutoTargetTransformRegressor(Ridge(), cv=3), {}),
     (RelevanceRedundancySelector(2), {}),
     (HybridSearchCV(Ridge(), {"alpha": FloatDistribution(0.1, 10.0)}, n_trials=3, cv=3, random_state=0), {}),
+    (ConformalRegressor(Ridge(), cv=3, confidence_level=0.5, random_state=0), {}),
+    (ConformalRegressor(Ridge(), method="split", calibration_size=0.5, confidence_level=0.5, random_state=0), {}),
 ]
 EXPECTED = {id(estimator): failures for estimator, failures in ESTIMATORS}
 

@@ -133,6 +133,96 @@ def _plots(out: Path, results: pd.DataFrame, table: pd.DataFrame, bench) -> list
     return paths
 
 
+def _interval_frame(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, fold, level) with the coverage and mean width of the model's test intervals."""
+    rows = []
+    if "intervals" not in results:
+        return pd.DataFrame(columns=["model", "fold", "kind", "level", "coverage", "width"])
+    for _, row in results.iterrows():
+        summary = row.get("intervals")
+        if isinstance(summary, dict):
+            for level, coverage in summary["coverage"].items():
+                rows.append((row["model"], int(row["fold"]), summary["kind"], float(level), coverage,
+                             summary["width"][level]))
+    return pd.DataFrame(rows, columns=["model", "fold", "kind", "level", "coverage", "width"])
+
+
+#: the level the report's interval table and width-against-error plot show
+REPORT_LEVEL = 0.9
+
+
+def _interval_plots(out: Path, results: pd.DataFrame, intervals: pd.DataFrame, unit: str) -> list[Path]:
+    """Calibration (asked against observed coverage) and interval width against the error, per model."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    if intervals.empty:
+        return []
+    plots = out / "plots"
+    paths = []
+    fig, ax = plt.subplots(figsize=(5.6, 3.8))
+    for model, group in intervals.groupby("model", sort=False):
+        curve = group.groupby("level")["coverage"].agg(["mean", "min", "max"])
+        ax.errorbar(curve.index, curve["mean"], yerr=[curve["mean"] - curve["min"], curve["max"] - curve["mean"]],
+                    marker="o", ms=3, capsize=2, label=f"{model} ({group['kind'].iloc[0]})")
+    ax.plot([0.45, 1.0], [0.45, 1.0], color="gray", lw=0.8, ls="--", label="ideal")
+    ax.set_xlabel("confidence level asked")
+    ax.set_ylabel("coverage of the test folds")
+    ax.set_title("Calibration of the prediction intervals\n(mean over folds; bars: lowest and highest fold)",
+                 fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.tight_layout()
+    paths.append(plots / "interval_calibration.png")
+    fig.savefig(paths[-1], dpi=120)
+    plt.close(fig)
+
+    at_level = intervals[np.isclose(intervals["level"], REPORT_LEVEL)]
+    models = list(dict.fromkeys(at_level["model"]))
+    if not models:
+        return paths
+    cols = min(3, len(models))
+    rows = int(np.ceil(len(models) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 3.1 * rows), squeeze=False)
+    column = f"{REPORT_LEVEL:g}"
+    for ax, model in zip(axes.ravel(), models):
+        frame = pd.concat([pd.read_csv(out / "predictions" / f"{model}__fold{f}.csv")
+                           for f in at_level.loc[at_level["model"] == model, "fold"]])
+        width = frame[f"upper@{column}"] - frame[f"lower@{column}"]
+        error = (frame["y_true"] - frame["y_pred"]).abs()
+        ax.scatter(width, error, s=4, alpha=0.5)
+        top = float(max(width.max(), 2 * error.max()))
+        ax.plot([0, top], [0, top / 2], color="gray", lw=0.8, ls="--")
+        ax.set_title(f"{model}: {REPORT_LEVEL:.0%} intervals", fontsize=8)
+        ax.set_xlabel(f"interval width ({unit})", fontsize=7)
+        ax.set_ylabel(f"|error| ({unit})", fontsize=7)
+        ax.tick_params(labelsize=6)
+    for ax in axes.ravel()[len(models):]:
+        ax.set_visible(False)
+    fig.suptitle("Width against error (dashed: half the width; points above it fall outside)", fontsize=8)
+    fig.tight_layout()
+    paths.append(plots / "interval_width_vs_error.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+    return paths
+
+
+def _intervals_table(intervals: pd.DataFrame, unit: str) -> list[str]:
+    at_level = intervals[np.isclose(intervals["level"], REPORT_LEVEL)]
+    if at_level.empty:
+        return []
+    lines = [f"Prediction intervals at {REPORT_LEVEL:.0%} on the test folds (`conformal`: "
+             "skhybrid.uncertainty.ConformalRegressor, coverage guaranteed; `spread`: a Gaussian interval from "
+             "the members' spread, no guarantee):", "",
+             f"| model | kind | folds | coverage | per fold | mean width ({unit}) |", "|---|---|---|---:|---|---:|"]
+    for model, group in at_level.groupby("model", sort=False):
+        lines.append(f"| {model} | {group['kind'].iloc[0]} | {','.join(map(str, group['fold']))} | "
+                     f"{group['coverage'].mean():.1%} | " + ", ".join(f"{v:.0%}" for v in group["coverage"])
+                     + f" | {group['width'].mean():.4g} |")
+    return lines + [""]
+
+
 def _markdown_table(table: pd.DataFrame, unit: str) -> str:
     lines = [f"| model | folds | MAE ({unit}) | RMSE | R^2 | max error | fit s | predict s |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
@@ -263,9 +353,10 @@ def write_report(out, results: pd.DataFrame, bench, *, expected=None, quick=Fals
     if results.empty:
         return {}
     table = summarize(results)
-    plots = _plots(out, results, table, bench)
-    matbench = _matbench_files(out, results, bench)
     unit = bench.unit or "target units"
+    intervals = _interval_frame(results)
+    plots = _plots(out, results, table, bench) + _interval_plots(out, results, intervals, unit)
+    matbench = _matbench_files(out, results, bench)
     reference = LEADERBOARD.get(bench.matbench_task or "")
     status = []
     if quick:
@@ -282,7 +373,8 @@ def write_report(out, results: pd.DataFrame, bench, *, expected=None, quick=Fals
              f"Target `{bench.target}` ({unit}); {len(bench.y)} samples; "
              + ("official Matbench v0.1 folds" if bench.matbench_task else f"{len(bench.folds)}-fold shuffled CV")
              + "; mean +/- std over the folds run.", "",
-             _markdown_table(table, unit), "", *_components_table(out, results, unit)]
+             _markdown_table(table, unit), "", *_components_table(out, results, unit),
+             *_intervals_table(intervals, unit)]
     if reference:
         lines += ["Leaderboard, for reference (" + LEADERBOARD_SOURCE + "):", "",
                   "| model | MAE |", "|---|---:|", *[f"| {k} | {v} |" for k, v in reference.items()], ""]
@@ -304,7 +396,7 @@ def write_report(out, results: pd.DataFrame, bench, *, expected=None, quick=Fals
             "pre{white-space:pre-wrap}img{max-width:100%}</style></head><body>"
             f"<h1>Benchmark: {html.escape(bench.name)}</h1>"
             + "".join(f"<p>{html.escape(line.replace('**', ''))}</p>" for line in status)
-            + f"{_html_table(table, unit)}{_html_reference(reference)}"
+            + f"{_html_table(table, unit)}{_html_reference(reference)}{_html_intervals(intervals, unit)}"
             f"<details><summary>Markdown report</summary><pre>{body}</pre></details>{images}</body></html>")
     write_atomically(out / "report.html", page)
     return {"markdown": out / "report.md", "html": out / "report.html", "plots": plots, "matbench": matbench}
@@ -326,3 +418,15 @@ def _html_reference(reference) -> str:
     rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{v}</td></tr>" for k, v in reference.items())
     return (f"<p>Leaderboard, for reference ({html.escape(LEADERBOARD_SOURCE)}):</p>"
             f"<table border='1' cellpadding='4'><tr><th>model</th><th>MAE</th></tr>{rows}</table>")
+
+
+def _html_intervals(intervals: pd.DataFrame, unit: str) -> str:
+    lines = _intervals_table(intervals, unit)
+    if not lines:
+        return ""
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:] if line.startswith("|")]
+    header, body = rows[0], rows[2:]
+    cells = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    cells = f"<tr>{cells}</tr>" + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                                          for row in body)
+    return f"<p>{html.escape(lines[0].replace('`', ''))}</p><table border='1' cellpadding='4'>{cells}</table>"

@@ -144,6 +144,18 @@ def _check_config(out: Path, config: dict, force: bool) -> None:
     write_atomically(out / CONFIG_FILE, json.dumps(config, indent=1, sort_keys=True))
 
 
+def _conformal_settings(intervals) -> dict:
+    """``"cv+:std"`` as ``{"method": "cv+", "conformity_score": "std"}``; ``{}`` for None."""
+    if intervals is None:
+        return {}
+    method, _, score = str(intervals).partition(":")
+    methods, scores = ("cv+", "split", "jackknife+"), ("absolute", "std", "residual")
+    if method not in methods or (score and score not in scores):
+        raise ValueError(f"intervals={intervals!r} (--intervals) is not METHOD or METHOD:SCORE with METHOD one of "
+                         f"{', '.join(methods)} and SCORE one of {', '.join(scores)}; e.g. 'cv+' or 'split:residual'.")
+    return {"method": method, "conformity_score": score or "absolute"}
+
+
 def _record_path(out: Path, model: str, fold: int) -> Path:
     return out / "records" / f"{model}__fold{fold}.json"
 
@@ -220,7 +232,7 @@ def _metrics(y_true, y_pred) -> dict:
 
 def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BENCHMARK, folds=None,
                   out="benchmark-results", data_dir=None, tune=0, device="auto", seed=0, quick=False, force=False,
-                  progress=True, threads=1) -> pd.DataFrame:
+                  progress=True, threads=1, intervals=None) -> pd.DataFrame:
     """Run (or resume) a benchmark; return one row per (model, fold) with its metrics.
 
     For each model and fold: fit on the fold's training samples, predict its
@@ -265,6 +277,12 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
     threads : int or None, default=1
         torch threads for the fits (:func:`skhybrid.utils.torch_threads`); one is steady on a busy
         machine and, on these small graphs, about as fast as two. ``None`` leaves torch's default.
+    intervals : str, optional
+        Wrap every model in :class:`~skhybrid.uncertainty.ConformalRegressor` and score its intervals:
+        ``"cv+"``, ``"split"`` or ``"jackknife+"``, optionally with a score after a colon (``"cv+:std"``,
+        ``"split:residual"``; ``"absolute"`` by default). Coverage and width at each of
+        :data:`INTERVAL_LEVELS` go into the records and the report. Without it, models that give a
+        spread (seed ensembles, late fusion) are scored on their Gaussian spread intervals.
 
     Returns
     -------
@@ -305,7 +323,10 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
     if bad:
         raise ValueError(f"Fold(s) {bad} do not exist; valid folds are 0-{n_folds - 1}.")
     out = Path(out)
+    conformal = _conformal_settings(intervals)
     config = {**bench.config, "tune": int(tune), "seed": int(seed), "quick": bool(quick)}
+    if conformal:
+        config["intervals"] = intervals
     _check_config(out, config, force)
 
     pairs = [(m, int(f)) for m in models for f in folds]
@@ -328,6 +349,10 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
             model = build(entries[name], seed=seed, quick=quick, device=device)
             if tune:
                 model = _tuned(entries[name], model, tune, seed)
+            if conformal:
+                from ..uncertainty import ConformalRegressor
+
+                model = ConformalRegressor(model, **conformal, confidence_level=INTERVAL_LEVELS, random_state=seed)
             start = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
@@ -339,6 +364,7 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
             pred = np.asarray(model.predict(X_test), dtype=float).ravel()
             predict_s = time.perf_counter() - start
             components = component_predictions(model, X_test)
+            interval_kind, intervals = model_intervals(model, X_test)
             record = dict(model=name, fold=fold, n_train=len(train), n_test=len(test), fit_s=fit_s,
                           predict_s=predict_s, torch_threads=threads, **_metrics(bench.y[test], pred),
                           versions=_versions())
@@ -348,13 +374,16 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
                                          for k, v in model.best_params_.items()}
             if components:
                 record["components"] = {key: _metrics(bench.y[test], value)["mae"] for key, value in components.items()}
+            if intervals:
+                record["intervals"] = interval_summary(interval_kind, bench.y[test], intervals)
             if hasattr(model, "weights_") and hasattr(model, "named_estimators_"):
                 # what a fusion model chose on its training data, for the report to show beside the test errors
                 record["fusion_weights"] = dict(zip(model.named_estimators_, map(float, np.ravel(model.weights_))))
                 if hasattr(model, "oof_scores_"):
                     record["held_out_scores"] = {k: float(v) for k, v in model.oof_scores_.items()}
             frame = pd.DataFrame({"id": [bench.ids[i] for i in test], "y_true": bench.y[test], "y_pred": pred,
-                                  **{f"{COMPONENT_PREFIX}{key}": value for key, value in components.items()}})
+                                  **{f"{COMPONENT_PREFIX}{key}": value for key, value in components.items()},
+                                  **interval_columns(intervals)})
             write_atomically(out / "predictions" / f"{name}__fold{fold}.csv", frame.to_csv(index=False))
             write_atomically(_record_path(out, name, fold), json.dumps(record, indent=1))
             bar.update(1)
@@ -421,6 +450,49 @@ def component_predictions(model, X) -> dict:
     else:
         members("member/", model)
     return parts
+
+
+#: the confidence levels at which the runner scores a model's own spread (the report's calibration curve);
+#: a ConformalRegressor is scored at the levels it was calibrated for
+INTERVAL_LEVELS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+
+
+def model_intervals(model, X) -> tuple[str | None, dict]:
+    """The prediction intervals a fitted model gives, by confidence level: ``(kind, {level: (n, 2) array})``.
+
+    ``kind`` is ``"conformal"`` for a :class:`~skhybrid.uncertainty.ConformalRegressor` (at its
+    calibrated levels), ``"spread"`` for a model whose ``predict`` takes ``return_std`` (the Gaussian
+    interval of its members' spread at :data:`INTERVAL_LEVELS`), ``None`` (and no intervals) otherwise.
+    """
+    from ..uncertainty import has_spread, spread_interval
+
+    if hasattr(model, "predict_interval") and hasattr(model, "confidence_levels_"):
+        levels = list(model.confidence_levels_)
+        intervals = np.asarray(model.predict_interval(X, confidence_level=levels), dtype=float)
+        return "conformal", {level: intervals[:, :, k] for k, level in enumerate(levels)}
+    if has_spread(model):
+        _, intervals = spread_interval(model, X, list(INTERVAL_LEVELS))
+        if intervals.ndim == 3:  # one target
+            return "spread", {level: intervals[:, :, k] for k, level in enumerate(INTERVAL_LEVELS)}
+    return None, {}
+
+
+def interval_summary(kind, y_true, intervals: dict) -> dict:
+    """Coverage and mean width of each level's intervals on the test samples, for a record."""
+    from ..uncertainty import interval_coverage, interval_width
+
+    return {"kind": kind,
+            "coverage": {f"{level:g}": interval_coverage(y_true, bounds) for level, bounds in intervals.items()},
+            "width": {f"{level:g}": interval_width(bounds) for level, bounds in intervals.items()}}
+
+
+def interval_columns(intervals: dict) -> dict:
+    """``lower@0.9``, ``upper@0.9``, ... columns of a predictions file."""
+    columns = {}
+    for level, bounds in intervals.items():
+        columns[f"lower@{level:g}"] = bounds[:, 0]
+        columns[f"upper@{level:g}"] = bounds[:, 1]
+    return columns
 
 
 def _finished(out: Path, model: str, fold: int) -> bool:

@@ -235,16 +235,28 @@ class LateFusionRegressor(BaseFusion):
         """
         return self._base_predictions(X)
 
-    def predict(self, X) -> np.ndarray:
-        """The weighted average of the bases' predictions.
+    def predict(self, X, return_std=False) -> np.ndarray:
+        """The weighted average of the bases' predictions, and optionally how much they disagree.
 
         Parameters
         ----------
         X : list, array or Series of samples (e.g. Structures)
             What the bases' pipelines take.
+        return_std : bool, default=False
+            Also return the weighted standard deviation of the bases' predictions around the blend,
+            ``sqrt(sum_j weights_[j] * (base_j - blend)**2)``, per target: a measure of disagreement
+            (0 where one base carries all the weight), not a calibrated error bar; see
+            :class:`skhybrid.uncertainty.ConformalRegressor` (``score="std"``) for intervals that hold.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        y_std : ndarray of the same shape
+            Only with ``return_std=True``.
         """
-        return blend(self.transform(X), self.weights_)
+        predictions = self.transform(X)
+        mean = blend(predictions, self.weights_)
+        if not return_std:
+            return mean
+        weights = np.asarray(self.weights_, dtype=float).reshape(1, -1, *([1] * (predictions.ndim - 2)))
+        return mean, np.sqrt((weights * (predictions - mean[:, None]) ** 2).sum(axis=1))
