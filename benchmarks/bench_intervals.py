@@ -183,6 +183,15 @@ def report(args):
             print(f"| {method} | {','.join(map(str, rows['fold']))} | {rows['cov90'].mean():.1%} | "
                   + ", ".join(f"{v:.1%}" for v in rows["cov90"])
                   + f" | {rows['width90'].mean():.4g} | {rows['mae'].mean():.4g} | {rows['ratio'].mean():.1f}x |")
+        # the methods land on different coverages: compare widths where each one's curve (mean coverage
+        # against mean width over the levels) reaches 90% observed coverage, by linear interpolation
+        print("\nwidth at 90% observed coverage (interpolated over the levels):")
+        for method in METHODS[1:]:
+            rows = part[part["method"] == method]
+            if not rows.empty:
+                coverage = np.mean(np.stack(rows["coverage"].to_list()), axis=0)
+                width = np.mean(np.stack(rows["width"].to_list()), axis=0)
+                print(f"  {method:15s} {np.interp(0.9, coverage, width):.4g}")
         print("\ncoverage at each level (mean over folds): " + ", ".join(f"{lv:g}" for lv in LEVELS))
         for method in METHODS:
             rows = part[part["method"] == method]

@@ -115,3 +115,19 @@ def test_a_conformal_graph_network_saves_and_loads_with_identical_intervals(tmp_
     loaded = load_model(path)
     np.testing.assert_array_equal(loaded.predict_interval(structures[30:]), model.predict_interval(structures[30:]))
     np.testing.assert_array_equal(loaded.predict(structures[30:]), model.predict(structures[30:]))
+
+
+def test_a_model_without_spread_gets_no_spread_interval():
+    from sklearn.dummy import DummyRegressor
+    from sklearn.linear_model import Ridge
+
+    from skhybrid.benchmark._runner import model_intervals
+    from skhybrid.fusion import LateFusionRegressor
+
+    X, y = np.random.default_rng(0).normal(size=(30, 2)), np.arange(30.0)
+    # DummyRegressor.predict takes return_std but its std is 0: not an interval
+    assert model_intervals(DummyRegressor().fit(X, y), X) == (None, {})
+    one_base = LateFusionRegressor([("a", Ridge()), ("b", DummyRegressor())], weights=[1.0, 0.0]).fit(X, y)
+    assert model_intervals(one_base, X) == (None, {})
+    kind, intervals = model_intervals(LateFusionRegressor([("a", Ridge()), ("b", DummyRegressor())]).fit(X, y), X)
+    assert kind == "spread" and sorted(intervals) == [0.5, 0.6, 0.7, 0.8, 0.9, 0.95]

@@ -462,7 +462,8 @@ def model_intervals(model, X) -> tuple[str | None, dict]:
 
     ``kind`` is ``"conformal"`` for a :class:`~skhybrid.uncertainty.ConformalRegressor` (at its
     calibrated levels), ``"spread"`` for a model whose ``predict`` takes ``return_std`` (the Gaussian
-    interval of its members' spread at :data:`INTERVAL_LEVELS`), ``None`` (and no intervals) otherwise.
+    interval of its members' spread at :data:`INTERVAL_LEVELS`, when the spread is not zero everywhere),
+    ``None`` (and no intervals) otherwise.
     """
     from ..uncertainty import has_spread, spread_interval
 
@@ -472,7 +473,8 @@ def model_intervals(model, X) -> tuple[str | None, dict]:
         return "conformal", {level: intervals[:, :, k] for k, level in enumerate(levels)}
     if has_spread(model):
         _, intervals = spread_interval(model, X, list(INTERVAL_LEVELS))
-        if intervals.ndim == 3:  # one target
+        # no spread at all (a mean predictor, a blend that gave one base all the weight) is no interval
+        if intervals.ndim == 3 and np.ptp(intervals, axis=1).any():
             return "spread", {level: intervals[:, :, k] for k, level in enumerate(INTERVAL_LEVELS)}
     return None, {}
 
