@@ -7,19 +7,12 @@ import pandas as pd
 import pytest
 
 from skhybrid.benchmark import run_benchmark
-from skhybrid.utils._testing import synthetic_crystals
+from skhybrid.utils._testing import synthetic_crystals, write_crystal_folder
 
 
 @pytest.fixture(scope="module")
 def crystal_folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("crystals")
-    structures, y = synthetic_crystals(45, seed=4)
-    rows = []
-    for i, (structure, value) in enumerate(zip(structures, y)):
-        structure.to(filename=str(folder / f"c{i:02d}.cif"))
-        rows.append({"file": f"c{i:02d}.cif", "y": value})
-    pd.DataFrame(rows).to_csv(folder / "targets.csv", index=False)
-    return folder
+    return write_crystal_folder(tmp_path_factory.mktemp("crystals"), n=45, seed=4)
 
 
 def test_benchmark_scores_conformal_intervals_per_model_and_fold(crystal_folder, tmp_path):

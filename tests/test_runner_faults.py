@@ -16,22 +16,14 @@ import pytest
 
 from skhybrid.benchmark import load_records, run_benchmark
 from skhybrid.benchmark._runner import COMPONENT_PREFIX
-from skhybrid.utils._testing import synthetic_crystals
+from skhybrid.utils._testing import write_crystal_folder
 
 MODELS = ["dummy", "rf-magpie", "gbm-descriptors"]
 
 
 @pytest.fixture(scope="module")
 def crystal_folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("crystals")
-    structures, y = synthetic_crystals(36, seed=2)
-    rows = []
-    for i, (structure, value) in enumerate(zip(structures, y)):
-        name = f"c{i:02d}.cif"
-        structure.to(filename=str(folder / name))
-        rows.append({"file": name, "y": value})
-    pd.DataFrame(rows).to_csv(folder / "targets.csv", index=False)
-    return folder
+    return write_crystal_folder(tmp_path_factory.mktemp("crystals"), n=36, seed=2)
 
 
 def _run(folder, out, models=MODELS, **kwargs):

@@ -109,28 +109,41 @@ def _plots(out: Path, results: pd.DataFrame, table: pd.DataFrame, bench) -> list
     fig.savefig(paths[-1], dpi=120)
     plt.close(fig)
 
-    models = list(table.index)
-    cols = min(3, len(models))
-    rows = int(np.ceil(len(models) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.1 * rows), squeeze=False)
-    for ax, model in zip(axes.ravel(), models):
-        frames = [pd.read_csv(out / "predictions" / f"{model}__fold{f}.csv")
-                  for f in results.loc[results["model"] == model, "fold"]]
-        frame = pd.concat(frames)
+    def parity(ax, model):
+        frame = _fold_predictions(out, model, results.loc[results["model"] == model, "fold"])
         low, high = frame[["y_true", "y_pred"]].min().min(), frame[["y_true", "y_pred"]].max().max()
         ax.scatter(frame["y_true"], frame["y_pred"], s=4, alpha=0.5)
         ax.plot([low, high], [low, high], color="gray", lw=0.8)
         ax.set_title(f"{model} (MAE {table.loc[model, 'mae_mean']:.3g})", fontsize=8)
         ax.set_xlabel(f"true{unit}", fontsize=7)
         ax.set_ylabel(f"predicted{unit}", fontsize=7)
+
+    paths.append(_panels(list(table.index), parity, plots / "parity.png"))
+    return paths
+
+
+def _fold_predictions(out: Path, model: str, folds) -> pd.DataFrame:
+    return pd.concat([pd.read_csv(out / "predictions" / f"{model}__fold{f}.csv") for f in folds])
+
+
+def _panels(models, draw, path: Path, title=None) -> Path:
+    """One small plot per model, three to a row: ``draw(ax, model)`` fills each."""
+    import matplotlib.pyplot as plt
+
+    cols = min(3, len(models))
+    rows = int(np.ceil(len(models) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 3.1 * rows), squeeze=False)
+    for ax, model in zip(axes.ravel(), models):
+        draw(ax, model)
         ax.tick_params(labelsize=6)
     for ax in axes.ravel()[len(models):]:
         ax.set_visible(False)
+    if title:
+        fig.suptitle(title, fontsize=8)
     fig.tight_layout()
-    paths.append(plots / "parity.png")
-    fig.savefig(paths[-1], dpi=110)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
-    return paths
+    return path
 
 
 def _interval_frame(results: pd.DataFrame) -> pd.DataFrame:
@@ -182,13 +195,10 @@ def _interval_plots(out: Path, results: pd.DataFrame, intervals: pd.DataFrame, u
     models = list(dict.fromkeys(at_level["model"]))
     if not models:
         return paths
-    cols = min(3, len(models))
-    rows = int(np.ceil(len(models) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 3.1 * rows), squeeze=False)
     column = f"{REPORT_LEVEL:g}"
-    for ax, model in zip(axes.ravel(), models):
-        frame = pd.concat([pd.read_csv(out / "predictions" / f"{model}__fold{f}.csv")
-                           for f in at_level.loc[at_level["model"] == model, "fold"]])
+
+    def width_against_error(ax, model):
+        frame = _fold_predictions(out, model, at_level.loc[at_level["model"] == model, "fold"])
         width = frame[f"upper@{column}"] - frame[f"lower@{column}"]
         error = (frame["y_true"] - frame["y_pred"]).abs()
         ax.scatter(width, error, s=4, alpha=0.5)
@@ -197,14 +207,9 @@ def _interval_plots(out: Path, results: pd.DataFrame, intervals: pd.DataFrame, u
         ax.set_title(f"{model}: {REPORT_LEVEL:.0%} intervals", fontsize=8)
         ax.set_xlabel(f"interval width ({unit})", fontsize=7)
         ax.set_ylabel(f"|error| ({unit})", fontsize=7)
-        ax.tick_params(labelsize=6)
-    for ax in axes.ravel()[len(models):]:
-        ax.set_visible(False)
-    fig.suptitle("Width against error (dashed: half the width; points above it fall outside)", fontsize=8)
-    fig.tight_layout()
-    paths.append(plots / "interval_width_vs_error.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+
+    paths.append(_panels(models, width_against_error, plots / "interval_width_vs_error.png",
+                         title="Width against error (dashed: half the width; above it, outside a symmetric interval)"))
     return paths
 
 

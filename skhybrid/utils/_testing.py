@@ -116,3 +116,23 @@ def synthetic_crystals(n=48, seed=0):
     y = np.array([s.volume / len(s) + 10 * sum(1 / np.sqrt(Element(site.specie).atomic_mass) for site in s) / len(s)
                   for s in structures])
     return structures, y
+
+
+def write_crystal_folder(folder, n=36, seed=0):
+    """Write :func:`synthetic_crystals` as CIF files with a ``targets.csv`` (columns ``file``, ``y``); return ``folder``.
+
+    The layout ``skhybrid benchmark --data`` and ``skhybrid fit --data`` read, for tests of the
+    command line and the runner.
+    """
+    from pathlib import Path
+
+    import pandas as pd
+
+    folder = Path(folder)
+    structures, y = synthetic_crystals(n, seed=seed)
+    rows = []
+    for i, (structure, value) in enumerate(zip(structures, y)):
+        structure.to(filename=str(folder / f"c{i:02d}.cif"))
+        rows.append({"file": f"c{i:02d}.cif", "y": value})
+    pd.DataFrame(rows).to_csv(folder / "targets.csv", index=False)
+    return folder
