@@ -87,11 +87,12 @@ def _fit(args) -> int:
               file=sys.stderr)
     model = build(args.model, seed=args.seed, quick=args.quick, device=args.device)
     if args.interval is not None:
-        from .benchmark._runner import _conformal_settings
         from .uncertainty import ConformalRegressor, check_confidence_levels
+        from .uncertainty._conformal import conformal_settings
 
         levels = check_confidence_levels(args.interval, "--interval")
-        model = ConformalRegressor(model, **_conformal_settings(args.interval_method), confidence_level=list(levels),
+        model = ConformalRegressor(model, **conformal_settings(args.interval_method, "--interval-method"),
+                                   confidence_level=list(levels),
                                    random_state=args.seed)
     start = time.perf_counter()
     model.fit([data.structures[i] for i in keep], y[keep])

@@ -144,18 +144,6 @@ def _check_config(out: Path, config: dict, force: bool) -> None:
     write_atomically(out / CONFIG_FILE, json.dumps(config, indent=1, sort_keys=True))
 
 
-def _conformal_settings(intervals) -> dict:
-    """``"cv+:std"`` as ``{"method": "cv+", "conformity_score": "std"}``; ``{}`` for None."""
-    if intervals is None:
-        return {}
-    method, _, score = str(intervals).partition(":")
-    methods, scores = ("cv+", "split", "jackknife+"), ("absolute", "std", "residual")
-    if method not in methods or (score and score not in scores):
-        raise ValueError(f"intervals={intervals!r} (--intervals) is not METHOD or METHOD:SCORE with METHOD one of "
-                         f"{', '.join(methods)} and SCORE one of {', '.join(scores)}; e.g. 'cv+' or 'split:residual'.")
-    return {"method": method, "conformity_score": score or "absolute"}
-
-
 def _record_path(out: Path, model: str, fold: int) -> Path:
     return out / "records" / f"{model}__fold{fold}.json"
 
@@ -323,7 +311,9 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
     if bad:
         raise ValueError(f"Fold(s) {bad} do not exist; valid folds are 0-{n_folds - 1}.")
     out = Path(out)
-    conformal = _conformal_settings(intervals)
+    from ..uncertainty._conformal import conformal_settings
+
+    conformal = conformal_settings(intervals, "intervals (--intervals)")
     config = {**bench.config, "tune": int(tune), "seed": int(seed), "quick": bool(quick)}
     if conformal:
         config["intervals"] = intervals
@@ -364,7 +354,7 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
             pred = np.asarray(model.predict(X_test), dtype=float).ravel()
             predict_s = time.perf_counter() - start
             components = component_predictions(model, X_test)
-            interval_kind, intervals = model_intervals(model, X_test)
+            interval_kind, bounds = model_intervals(model, X_test)
             record = dict(model=name, fold=fold, n_train=len(train), n_test=len(test), fit_s=fit_s,
                           predict_s=predict_s, torch_threads=threads, **_metrics(bench.y[test], pred),
                           versions=_versions())
@@ -374,8 +364,8 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
                                          for k, v in model.best_params_.items()}
             if components:
                 record["components"] = {key: _metrics(bench.y[test], value)["mae"] for key, value in components.items()}
-            if intervals:
-                record["intervals"] = interval_summary(interval_kind, bench.y[test], intervals)
+            if bounds:
+                record["intervals"] = interval_summary(interval_kind, bench.y[test], bounds)
             if hasattr(model, "weights_") and hasattr(model, "named_estimators_"):
                 # what a fusion model chose on its training data, for the report to show beside the test errors
                 record["fusion_weights"] = dict(zip(model.named_estimators_, map(float, np.ravel(model.weights_))))
@@ -383,7 +373,7 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
                     record["held_out_scores"] = {k: float(v) for k, v in model.oof_scores_.items()}
             frame = pd.DataFrame({"id": [bench.ids[i] for i in test], "y_true": bench.y[test], "y_pred": pred,
                                   **{f"{COMPONENT_PREFIX}{key}": value for key, value in components.items()},
-                                  **interval_columns(intervals)})
+                                  **interval_columns(bounds)})
             write_atomically(out / "predictions" / f"{name}__fold{fold}.csv", frame.to_csv(index=False))
             write_atomically(_record_path(out, name, fold), json.dumps(record, indent=1))
             bar.update(1)

@@ -37,6 +37,21 @@ def _default_residual_model(X, random_state):
     return forest
 
 
+def conformal_settings(spec, owner="intervals") -> dict:
+    """``"cv+:std"`` as ``{"method": "cv+", "conformity_score": "std"}`` (``{}`` for None), checked against
+    :class:`ConformalRegressor`'s options before any work starts (the runner's ``--intervals``, ``fit``'s
+    ``--interval-method``)."""
+    if spec is None:
+        return {}
+    method, _, score = str(spec).partition(":")
+    methods = sorted(ConformalRegressor._parameter_constraints["method"][0].options)
+    scores = sorted(ConformalRegressor._parameter_constraints["conformity_score"][0].options)
+    if method not in methods or (score and score not in scores):
+        raise ValueError(f"{owner}={spec!r} is not METHOD or METHOD:SCORE with METHOD one of {', '.join(methods)} "
+                         f"and SCORE one of {', '.join(scores)}; e.g. 'cv+' or 'split:residual'.")
+    return {"method": method, "conformity_score": score or "absolute"}
+
+
 class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     """Prediction intervals with a guaranteed marginal coverage around any regressor.
 
