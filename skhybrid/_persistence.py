@@ -24,15 +24,15 @@ _NETWORK_KEY = "_skhybrid_network_key"
 
 
 def _graph_regressors(obj, found=None, seen=None):
-    """Every fitted GraphRegressor reachable from ``obj`` through attributes, lists, tuples and dicts."""
-    from .models import GraphRegressor
+    """Every fitted graph network (GraphEstimator) reachable from ``obj`` through attributes, lists, tuples and dicts."""
+    from .models import GraphEstimator
 
     found = [] if found is None else found
     seen = set() if seen is None else seen
     if id(obj) in seen or isinstance(obj, (str, bytes, int, float, bool, type(None), np.ndarray)):
         return found
     seen.add(id(obj))
-    if isinstance(obj, GraphRegressor) and hasattr(obj, "net_"):
+    if isinstance(obj, GraphEstimator) and hasattr(obj, "net_"):
         found.append(obj)
         return found
     if isinstance(obj, dict):
@@ -210,14 +210,14 @@ def load_model(path, *, trusted=None, return_metadata=False):
 
 
 def _saved_graph_regressors(obj, found=None, seen=None):
-    from .models import GraphRegressor
+    from .models import GraphEstimator
 
     found = [] if found is None else found
     seen = set() if seen is None else seen
     if id(obj) in seen or isinstance(obj, (str, bytes, int, float, bool, type(None), np.ndarray)):
         return found
     seen.add(id(obj))
-    if isinstance(obj, GraphRegressor) and _NETWORK_KEY in vars(obj):
+    if isinstance(obj, GraphEstimator) and _NETWORK_KEY in vars(obj):
         found.append(obj)
         return found
     children = (list(obj.values()) if isinstance(obj, dict) else list(obj) if isinstance(obj, (list, tuple))

@@ -10,16 +10,17 @@ model is a network module, an estimator class and an entry here.
 True
 >>> build("rf-magpie", seed=0)
 Pipeline(steps=[('magpie', MagpieFeaturizer()),
-                ('rf', RandomForestRegressor(n_estimators=500, random_state=0))])
+                ('rf', RandomForestRegressor(n_estimators=500, n_jobs=1, random_state=0))])
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
-__all__ = ["CATALOGUE", "DEFAULT_BENCHMARK", "CatalogueEntry", "DEFAULT_MODELS", "MODELS", "ModelSpec", "build",
-           "build_model", "check_model_names", "resolve_models", "search_space"]
+__all__ = ["CATALOGUE", "DEFAULT_BENCHMARK", "CatalogueEntry", "DEFAULT_MODELS", "MODELS", "ModelSpec", "TASK_TYPES",
+           "build", "build_model", "check_model_names", "check_task_type", "resolve_models", "search_space"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,10 @@ class CatalogueEntry:
         ``search_space(estimator)`` returns the default Optuna space of a built estimator;
         ``None`` derives it from the estimator's parts
         (:func:`skhybrid.tuning.default_search_space`).
+    classifier : callable, optional
+        ``classifier(seed, quick)`` builds the model's counterpart for classification tasks (the same
+        features, network and fusion, with a logistic output and soft voting); ``None``: the model
+        is for regression only.
 
     Examples
     --------
@@ -50,6 +55,7 @@ class CatalogueEntry:
     description: str
     build: Callable  # (seed: int, quick: bool) -> estimator taking Structures
     search_space: Callable | None = None
+    classifier: Callable | None = None  # (seed: int, quick: bool) -> classifier taking Structures
 
 
 #: the name this class had in ``skhybrid.benchmark`` (kept for one release)
@@ -65,42 +71,51 @@ def _gnn(quick, **params):
     return {**training, **params}
 
 
-def _rf(seed, quick):
-    from sklearn.ensemble import RandomForestRegressor
+def _rf(seed, quick, classify=False):
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
     from sklearn.pipeline import Pipeline
 
     from .featurizers import MagpieFeaturizer
 
+    forest = RandomForestClassifier if classify else RandomForestRegressor
+    # n_jobs=1, not None: inside a Dask task (joblib's backend) None means the whole cluster, and the trees'
+    # predictions would add up in arrival order, changing the last digits from run to run
     return Pipeline([("magpie", MagpieFeaturizer()),
-                     ("rf", RandomForestRegressor(n_estimators=_trees(quick), random_state=seed))])
+                     ("rf", forest(n_estimators=_trees(quick), random_state=seed, n_jobs=1))])
 
 
-def _graph_model(cls_name, graphizer, seed, quick, **params):
+def _graph_model(cls_name, graphizer, seed, quick, classify=False, **params):
+    """``StructureGraphizer(**graphizer)`` then ``<cls_name>Regressor`` (or ``Classifier``) with ``params``."""
     from sklearn.pipeline import Pipeline
 
     from . import models
     from .featurizers import StructureGraphizer
 
-    cls = getattr(models, cls_name)
+    cls = getattr(models, cls_name + ("Classifier" if classify else "Regressor"))
     network = cls(**_gnn(quick, **params), random_state=seed)
     return Pipeline([("graph", StructureGraphizer(**graphizer)), ("gnn", network)])
 
 
-def _cgcnn(seed, quick):
-    return _graph_model("CGCNNRegressor", {}, seed, quick)
+def _classifier(build):
+    """The classification counterpart of a ``build(seed, quick, classify=False)`` function."""
+    return partial(build, classify=True)
 
 
-def _alignn(seed, quick):
+def _cgcnn(seed, quick, classify=False):
+    return _graph_model("CGCNN", {}, seed, quick, classify)
+
+
+def _alignn(seed, quick, classify=False):
     params = dict(module__hidden_channels=64)
     if not quick:
         params.update(max_epochs=100, patience=20)
-    return _graph_model("ALIGNNRegressor", dict(line_graph=True), seed, quick, **params)
+    return _graph_model("ALIGNN", dict(line_graph=True), seed, quick, classify, **params)
 
 
-def _megnet(seed, quick):
+def _megnet(seed, quick, classify=False):
     from .featurizers import MagpieFeaturizer
 
-    return _graph_model("MEGNetRegressor", dict(global_features=MagpieFeaturizer()), seed, quick)
+    return _graph_model("MEGNet", dict(global_features=MagpieFeaturizer()), seed, quick, classify)
 
 
 #: kgcnn's Matbench MEGNet recipe (hyper_mp_phonons.py of aimat-lab/gcnn_keras; 28.76 cm^-1 on phonons):
@@ -123,8 +138,11 @@ def kgcnn_megnet_params(quick=False) -> dict:
                 max_epochs=5 if quick else KGCNN_MEGNET_EPOCHS)
 
 
-def _megnet_kgcnn(seed, quick):
-    return _graph_model("MEGNetRegressor", KGCNN_MEGNET_GRAPH, seed, False, **kgcnn_megnet_params(quick))
+def _megnet_kgcnn(seed, quick, classify=False):
+    params = kgcnn_megnet_params(quick)
+    if classify:  # the recipe's MAE becomes the log loss
+        params.pop("loss")
+    return _graph_model("MEGNet", KGCNN_MEGNET_GRAPH, seed, False, classify, **params)
 
 
 #: The boosting settings of gbm-descriptors, fixed before any test fold was scored (issue #18's
@@ -134,16 +152,16 @@ LGBM_PARAMS = dict(n_estimators=1000, learning_rate=0.03, num_leaves=15, min_chi
                    subsample_freq=1, colsample_bytree=0.5, reg_lambda=1.0, n_jobs=1, verbose=-1)
 
 
-def _schnet(seed, quick):
+def _schnet(seed, quick, classify=False):
     graph = dict(cutoff=6.0, max_neighbors=None, n_gaussians=50, atom_features="z")
-    return _graph_model("SchNetRegressor", graph, seed, quick, module__cutoff=6.0)
+    return _graph_model("SchNet", graph, seed, quick, classify, module__cutoff=6.0)
 
 
-def _megnet_60(seed, quick):
+def _megnet_60(seed, quick, classify=False):
     from .featurizers import MagpieFeaturizer
 
     params = dict(max_epochs=5, patience=5) if quick else dict(max_epochs=60, patience=20)
-    return _graph_model("MEGNetRegressor", dict(global_features=MagpieFeaturizer()), seed, False, **params)
+    return _graph_model("MEGNet", dict(global_features=MagpieFeaturizer()), seed, False, classify, **params)
 
 
 def _megnet_kgcnn_seeds(seed, quick):
@@ -161,13 +179,15 @@ def descriptor_features():
     return FeatureUnion([("magpie", MagpieFeaturizer()), ("structure", StructureFeaturizer(level="local"))])
 
 
-def _gbm_descriptors(seed, quick):
-    from lightgbm import LGBMRegressor
+def _gbm_descriptors(seed, quick, classify=False):
+    from lightgbm import LGBMClassifier, LGBMRegressor
     from sklearn.pipeline import Pipeline
 
     from .models import AutoTargetTransformRegressor
 
     params = dict(LGBM_PARAMS, n_estimators=100) if quick else LGBM_PARAMS
+    if classify:
+        return Pipeline([("features", descriptor_features()), ("gbm", LGBMClassifier(**params, random_state=seed))])
     # the target transform and the training objective are chosen per training set by 5-fold CV: absolute
     # error suits jdft2d's outlier-heavy target, squared error phonons' (docs/benchmarks.md)
     gbm = AutoTargetTransformRegressor(LGBMRegressor(**params, random_state=seed),
@@ -177,16 +197,17 @@ def _gbm_descriptors(seed, quick):
 
 
 def _hybrid_of(graph_model):
-    def build(seed, quick):
-        from .fusion import DisjointHoldouts, LateFusionRegressor
+    def build(seed, quick, classify=False):
+        from .fusion import DisjointHoldouts, LateFusionClassifier, LateFusionRegressor
 
-        bases = [("descriptors", _gbm_descriptors(seed, quick)), ("graph", graph_model(seed, quick))]
+        bases = [("descriptors", _gbm_descriptors(seed, quick, classify)),
+                 ("graph", graph_model(seed, quick, classify))]
         # two held-out slices of 10%: each base is fitted twice, on 90% of the training data, in parallel
         # processes, and the slices choose the weights; the network's two fits are its final committee
         # (a two-seed ensemble at no extra cost), the cheap descriptor model is refit on everything
         holdouts = DisjointHoldouts(2, 0.25 if quick else 0.1, random_state=seed)
-        return LateFusionRegressor(bases, weights="oof", cv=holdouts, refit=["descriptors"], n_jobs=2,
-                                   random_state=seed)
+        fusion = LateFusionClassifier if classify else LateFusionRegressor
+        return fusion(bases, weights="oof", cv=holdouts, refit=["descriptors"], n_jobs=2, random_state=seed)
 
     return build
 
@@ -204,11 +225,12 @@ def _early(fusion):
     return build
 
 
-def _late(seed, quick):
-    from .fusion import LateFusionRegressor
+def _late(seed, quick, classify=False):
+    from .fusion import LateFusionClassifier, LateFusionRegressor
 
-    return LateFusionRegressor([("rf", _rf(seed, quick)), ("cgcnn", _cgcnn(seed, quick))], weights="oof",
-                               cv=2 if quick else 3, random_state=seed)
+    fusion = LateFusionClassifier if classify else LateFusionRegressor
+    return fusion([("rf", _rf(seed, quick, classify)), ("cgcnn", _cgcnn(seed, quick, classify))], weights="oof",
+                  cv=2 if quick else 3, random_state=seed)
 
 
 def _late_all(seed, quick):
@@ -219,56 +241,64 @@ def _late_all(seed, quick):
     return LateFusionRegressor(bases, weights="oof", cv=2 if quick else 3, random_state=seed)
 
 
-def _stacking(seed, quick):
+def _stacking(seed, quick, classify=False):
     from .featurizers import MagpieFeaturizer
-    from .fusion import StackingFusionRegressor
+    from .fusion import StackingFusionClassifier, StackingFusionRegressor
 
-    return StackingFusionRegressor([("rf", _rf(seed, quick)), ("cgcnn", _cgcnn(seed, quick))],
-                                   passthrough_features=MagpieFeaturizer(), cv=2 if quick else 3, random_state=seed)
+    fusion = StackingFusionClassifier if classify else StackingFusionRegressor
+    return fusion([("rf", _rf(seed, quick, classify)), ("cgcnn", _cgcnn(seed, quick, classify))],
+                  passthrough_features=MagpieFeaturizer(), cv=2 if quick else 3, random_state=seed)
 
 
-def _dummy(seed, quick):
-    from sklearn.dummy import DummyRegressor
+def _dummy(seed, quick, classify=False):
+    from sklearn.dummy import DummyClassifier, DummyRegressor
 
-    return DummyRegressor(strategy="mean")
+    return DummyClassifier(strategy="prior") if classify else DummyRegressor(strategy="mean")
 
 
 CATALOGUE: dict[str, CatalogueEntry] = {spec.name: spec for spec in [
-    CatalogueEntry("dummy", "the training mean (scikit-learn's DummyRegressor): the floor every model must beat", _dummy),
-    CatalogueEntry("rf-magpie", "145 Magpie composition features + random forest (500 trees)", _rf),
+    CatalogueEntry("dummy", "the training mean (scikit-learn's DummyRegressor; the class priors for "
+                   "classification): the floor every model must beat", _dummy, classifier=_classifier(_dummy)),
+    CatalogueEntry("rf-magpie", "145 Magpie composition features + random forest (500 trees)", _rf,
+                   classifier=_classifier(_rf)),
     CatalogueEntry("cgcnn", "CGCNN (Xie & Grossman 2018) on 12-neighbour graphs, up to 300 epochs, early stopping",
-              _cgcnn),
-    CatalogueEntry("alignn", "ALIGNN (Choudhary & DeCost 2021) with bond angles, width 64, up to 100 epochs", _alignn),
+                   _cgcnn, classifier=_classifier(_cgcnn)),
+    CatalogueEntry("alignn", "ALIGNN (Choudhary & DeCost 2021) with bond angles, width 64, up to 100 epochs", _alignn,
+                   classifier=_classifier(_alignn)),
     CatalogueEntry("megnet", "MEGNet (Chen et al. 2019) with the Magpie vector as global state, up to 300 epochs",
-              _megnet),
+                   _megnet, classifier=_classifier(_megnet)),
     CatalogueEntry("schnet", "SchNet (Schütt et al. 2018): continuous-filter convolutions over every neighbour "
-                   "within 6 A, up to 300 epochs, early stopping", _schnet),
+                   "within 6 A, up to 300 epochs, early stopping", _schnet, classifier=_classifier(_schnet)),
     CatalogueEntry("megnet-kgcnn", "MEGNet with kgcnn's Matbench recipe: all neighbours within 5 A, element "
-              "embedding, Adam, batch 32, linear decay, no validation split; 500 epochs", _megnet_kgcnn),
+                   "embedding, Adam, batch 32, linear decay, no validation split; 500 epochs", _megnet_kgcnn,
+                   classifier=_classifier(_megnet_kgcnn)),
     CatalogueEntry("megnet-kgcnn-x2", "two seeds of megnet-kgcnn trained side by side (one torch thread each), "
                    "predictions averaged; member 0 is megnet-kgcnn itself", _megnet_kgcnn_seeds),
     CatalogueEntry("gbm-descriptors", "LightGBM on Magpie + structure descriptors (local environments included), "
-              "log or raw target chosen by 5-fold CV on the training data", _gbm_descriptors),
+                   "log or raw target chosen by 5-fold CV on the training data", _gbm_descriptors,
+                   classifier=_classifier(_gbm_descriptors)),
     CatalogueEntry("hybrid", "gbm-descriptors and megnet-kgcnn blended with weights chosen on two 10% held-out "
                    "slices of the training data; the network is the committee of its two fits on 90%, the "
                    "descriptor model is refit on everything (about 30 minutes per phonons fold)",
-              _hybrid_of(_megnet_kgcnn)),
+                   _hybrid_of(_megnet_kgcnn), classifier=_classifier(_hybrid_of(_megnet_kgcnn))),
     CatalogueEntry("hybrid-large-cells", "gbm-descriptors and megnet (Magpie state, 12 nearest neighbours, up to "
                    "60 epochs), blended as in hybrid: for cells of tens of atoms, where megnet-kgcnn's radius "
-                   "graphs cost too much (NOMAD 2018: 62 atoms per cell)", _hybrid_of(_megnet_60)),
+                   "graphs cost too much (NOMAD 2018: 62 atoms per cell)", _hybrid_of(_megnet_60),
+                   classifier=_classifier(_hybrid_of(_megnet_60))),
     CatalogueEntry("hybrid-light", "gbm-descriptors and cgcnn, blended as in hybrid: the hybrid that fits the "
-              "default run (a few minutes per fold)", _hybrid_of(_cgcnn)),
+                   "default run (a few minutes per fold)", _hybrid_of(_cgcnn),
+                   classifier=_classifier(_hybrid_of(_cgcnn))),
     CatalogueEntry("late-fusion", "rf-magpie and cgcnn averaged with weights chosen on out-of-fold predictions "
-              "(3-fold, MAE)", _late),
+                   "(3-fold, MAE; log loss for classification)", _late, classifier=_classifier(_late)),
     CatalogueEntry("late-fusion-all", "rf-magpie, cgcnn, early-fusion and early-fusion-attention averaged with "
-              "out-of-fold weights: the best measured on phonons and jdft2d, about 6 minutes per phonons fold",
-              _late_all),
-    CatalogueEntry("stacking", "ridge on out-of-fold predictions of rf-magpie and cgcnn plus the Magpie features",
-              _stacking),
+                   "out-of-fold weights: the best measured on phonons and jdft2d, about 6 minutes per phonons fold",
+                   _late_all),
+    CatalogueEntry("stacking", "ridge on out-of-fold predictions of rf-magpie and cgcnn plus the Magpie features "
+                   "(logistic regression for classification)", _stacking, classifier=_classifier(_stacking)),
     CatalogueEntry("early-fusion", "one CGCNN whose pooled graph vector is concatenated with the Magpie vector",
-              _early("concat")),
+                   _early("concat")),
     CatalogueEntry("early-fusion-attention", "one CGCNN whose graph vector and the Magpie vector are mixed by "
-              "per-crystal attention weights", _early("attention")),
+                   "per-crystal attention weights", _early("attention")),
 ]}
 
 #: what ``skhybrid benchmark TASK`` runs without ``--models``: a light hybrid (``--models hybrid`` runs the
@@ -347,7 +377,7 @@ def resolve_models(models) -> dict:
     return dict(zip(names, entries))
 
 
-def build(name, *, seed: int = 0, quick: bool = False, device: str = "auto"):
+def build(name, *, seed: int = 0, quick: bool = False, device: str = "auto", task_type: str = "regression"):
     """A fresh, unfitted estimator for a catalogue name, with ``device`` set on every graph network.
 
     Parameters
@@ -361,6 +391,9 @@ def build(name, *, seed: int = 0, quick: bool = False, device: str = "auto"):
         Short training (5 epochs, 50-100 trees, smaller internal CV), for smoke tests.
     device : str, default="auto"
         torch device of every graph network inside.
+    task_type : {"regression", "classification"}, default="regression"
+        ``"classification"`` builds the entry's classifier (``ValueError`` for an entry without one,
+        listing those that have one).
 
     Returns
     -------
@@ -377,7 +410,8 @@ def build(name, *, seed: int = 0, quick: bool = False, device: str = "auto"):
     from .tuning._space import graph_regressor_paths
 
     entry = next(iter(resolve_models([name]).values()))
-    model = entry.build(seed, quick)
+    check_task_type([entry], task_type)
+    model = (entry.classifier if task_type == "classification" else entry.build)(seed, quick)
     paths = graph_regressor_paths(model) if hasattr(model, "get_params") else []
     if paths:
         model.set_params(**{f"{path}device": device for path in paths})
@@ -386,6 +420,31 @@ def build(name, *, seed: int = 0, quick: bool = False, device: str = "auto"):
 
 #: the name this function had in ``skhybrid.benchmark`` (kept for one release)
 build_model = build
+
+TASK_TYPES = ("regression", "classification")
+
+
+def check_task_type(entries, task_type: str) -> None:
+    """Refuse an unknown task type, or a classification task for entries that have no classifier.
+
+    Parameters
+    ----------
+    entries : sequence of CatalogueEntry
+    task_type : {"regression", "classification"}
+
+    Examples
+    --------
+    >>> from skhybrid.catalogue import CATALOGUE, check_task_type
+    >>> check_task_type([CATALOGUE["hybrid-light"]], "classification")
+    """
+    if task_type not in TASK_TYPES:
+        raise ValueError(f"task_type must be 'regression' or 'classification', got {task_type!r}.")
+    if task_type == "classification":
+        lacking = [entry.name for entry in entries if entry.classifier is None]
+        if lacking:
+            able = [name for name, entry in CATALOGUE.items() if entry.classifier is not None]
+            raise ValueError(f"Model(s) {', '.join(map(repr, lacking))} have no classifier; for a classification "
+                             f"task choose among {', '.join(able)}.")
 
 
 def search_space(name_or_estimator) -> dict:

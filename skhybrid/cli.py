@@ -59,18 +59,63 @@ def _benchmark(args) -> int:
     if args.task is not None and args.data is not None:
         raise ValueError("Give a Matbench task or --data, not both.")
     task = args.task if args.task is not None or args.data is not None else "matbench_phonons"
-    results = run_benchmark(task, data=args.data, target=args.target, cv=args.cv, models=args.models,
-                            folds=args.folds, out=args.out, data_dir=args.data_dir, tune=args.tune,
-                            device=args.device, seed=args.seed, quick=args.quick, force=args.force,
-                            progress=not args.no_progress, threads=args.threads, intervals=args.intervals)
+    settings = dict(data=args.data, target=args.target, cv=args.cv, models=args.models, folds=args.folds,
+                    out=args.out, data_dir=args.data_dir, tune=args.tune, device=args.device, seed=args.seed,
+                    quick=args.quick, force=args.force, progress=not args.no_progress, threads=args.threads,
+                    intervals=args.intervals, task_type=args.task_type, classify_above=args.classify_above,
+                    n_jobs=args.n_jobs)
+    if args.dask is None:
+        results = run_benchmark(task, **settings)
+    else:
+        with _dask_cluster(args.dask, args.n_jobs):
+            results = run_benchmark(task, **settings)
     from .benchmark import summarize
 
     table = summarize(results)
+    metric, label = ("roc_auc", "ROC-AUC") if "roc_auc_mean" in table else ("mae", "MAE")
     print(f"\nResults in {args.out}/ (report.md, report.html, plots/, predictions/):")
     for model, row in table.iterrows():
-        print(f"  {model:<24} MAE {row['mae_mean']:10.4g} +/- {row['mae_std']:<8.3g} "
+        print(f"  {model:<24} {label} {row[f'{metric}_mean']:10.4g} +/- {row[f'{metric}_std']:<8.3g} "
               f"fit {row['fit_s_mean']:8.1f} s  (folds {row['folds']})")
     return 0
+
+
+class _dask_cluster:
+    """Fits on a Dask cluster through joblib's backend: a scheduler's address, or ``local`` (a LocalCluster)."""
+
+    def __init__(self, address, n_jobs):
+        self.address, self.n_jobs = address, n_jobs
+
+    def __enter__(self):
+        try:
+            import joblib
+            from distributed import Client, LocalCluster
+        except ImportError as error:
+            raise ValueError('--dask needs dask.distributed: pip install "skhybrid[distributed]" (or '
+                             '"dask[distributed]").') from error
+        self.cluster = None
+        if self.address == "local":
+            if not self.n_jobs or self.n_jobs < 1:
+                raise ValueError("--dask local starts one worker per fit at a time: give --n-jobs N.")
+            self.cluster = LocalCluster(n_workers=self.n_jobs, threads_per_worker=1, dashboard_address=None)
+            self.client = Client(self.cluster)
+        else:
+            try:
+                self.client = Client(self.address, timeout="20s")
+            except OSError as error:
+                raise ValueError(f"--dask {self.address}: no Dask scheduler answers there ({error}); start one "
+                                 "(`dask scheduler`, then `dask worker ADDRESS` on each machine) or use --dask "
+                                 "local.") from error
+        self.config = joblib.parallel_config(backend="dask")
+        self.config.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.config.__exit__(*exc)
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+        return False
 
 
 def _fit(args) -> int:
@@ -78,14 +123,21 @@ def _fit(args) -> int:
     from .catalogue import build
     from .datasets import load_structures
 
+    from .benchmark import user_targets
+
     _check_output_file(args.out)
-    data = load_structures(args.data, target=args.target)
-    y = data.targets[args.target].to_numpy(dtype=float)
-    keep = [i for i, v in enumerate(y) if v == v]
-    if len(keep) < len(y):
-        print(f"skhybrid fit: {len(y) - len(keep)} sample(s) without {args.target!r} are left out of training",
+    data = load_structures(args.data, target=args.target, class_labels=True)
+    raw = data.targets[args.target]
+    keep = [i for i, known in enumerate(raw.notna()) if known]
+    if len(keep) < len(raw):
+        print(f"skhybrid fit: {len(raw) - len(keep)} sample(s) without {args.target!r} are left out of training",
               file=sys.stderr)
-    model = build(args.model, seed=args.seed, quick=args.quick, device=args.device)
+    y, task_type = user_targets(raw.iloc[keep], [data.ids[i] for i in keep], args.target, args.task_type,
+                                args.classify_above)
+    if task_type == "classification" and args.interval is not None:
+        raise ValueError("--interval gives prediction intervals of a regression; a classifier gives "
+                         "probabilities instead (skhybrid predict writes them).")
+    model = build(args.model, seed=args.seed, quick=args.quick, device=args.device, task_type=task_type)
     if args.interval is not None:
         from .uncertainty import ConformalRegressor, check_confidence_levels
         from .uncertainty._conformal import conformal_settings
@@ -95,9 +147,12 @@ def _fit(args) -> int:
                                    confidence_level=list(levels),
                                    random_state=args.seed)
     start = time.perf_counter()
-    model.fit([data.structures[i] for i in keep], y[keep])
-    save_model(model, args.out, name=args.model,
-               metadata={"target": args.target, "n_train": len(keep), "data": str(args.data), "seed": args.seed})
+    model.fit([data.structures[i] for i in keep], y)
+    metadata = {"target": args.target, "n_train": len(keep), "data": str(args.data), "seed": args.seed,
+                "task_type": task_type}
+    if args.classify_above is not None:
+        metadata["classify_above"] = args.classify_above
+    save_model(model, args.out, name=args.model, metadata=metadata)
     print(f"Trained {args.model} on {len(keep)} structures in {time.perf_counter() - start:.1f} s; saved {args.out}")
     return 0
 
@@ -200,6 +255,11 @@ def _predict(args) -> int:
     model = bundle["model"]
     if args.interval is not None:
         frame = pd.DataFrame({"id": ids, **_prediction_intervals(model, structures, args.interval, bundle)})
+    elif hasattr(model, "predict_proba") and hasattr(model, "classes_"):
+        # a classifier: the label and the probability of every class
+        proba = model.predict_proba(structures)
+        frame = pd.DataFrame({"id": ids, bundle["target"]: model.classes_[proba.argmax(axis=1)],
+                              **{f"proba:{label}": proba[:, k] for k, label in enumerate(model.classes_)}})
     else:
         frame = pd.DataFrame({"id": ids, bundle["target"]: model.predict(structures)})
     if args.out == "-":
@@ -280,6 +340,16 @@ def build_parser() -> argparse.ArgumentParser:
                        "width: cv+, split or jackknife+, optionally :absolute, :std or :residual (e.g. cv+, "
                        "split:residual); costs cv+1 fits per fold for cv+. Without it, ensembles and fusion "
                        "models are scored on their spread")
+    bench.add_argument("--n-jobs", type=int, default=None, metavar="N",
+                       help="(model, fold) fits at once, each with --threads torch threads (default: 1)")
+    bench.add_argument("--dask", default=None, metavar="SCHEDULER",
+                       help="run the fits on a Dask cluster: its scheduler's address (tcp://host:8786), or "
+                            "'local' for a LocalCluster of --n-jobs workers")
+    bench.add_argument("--task-type", default="auto", choices=["auto", "regression", "classification"],
+                       help="with --data: what the target is (default: auto, classification for booleans or "
+                            "text labels); Matbench tasks have their own")
+    bench.add_argument("--classify-above", type=float, default=None, metavar="T",
+                       help="with --data: classify target > T, e.g. band gap above 2 eV (--classify-above 2)")
     bench.add_argument("--no-progress", action="store_true", help=NO_PROGRESS_HELP)
     bench.set_defaults(func=_benchmark)
 
@@ -302,6 +372,10 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--interval-method", default="cv+", metavar="METHOD[:SCORE]",
                      help="with --interval: cv+ (default; cv+1 fits), split (one fit, 20%% held out to "
                      "calibrate) or jackknife+, optionally :std or :residual for intervals that adapt")
+    fit.add_argument("--task-type", default="auto", choices=["auto", "regression", "classification"],
+                     help="what the target is (default: auto, classification for booleans or text labels)")
+    fit.add_argument("--classify-above", type=float, default=None, metavar="T",
+                     help="learn the class target > T instead of the value")
     fit.add_argument("--no-progress", action="store_true", help=NO_PROGRESS_HELP)
     fit.set_defaults(func=_fit)
 

@@ -36,6 +36,18 @@ def test_catalogue_models_round_trip_with_identical_predictions(tmp_path, crysta
     np.testing.assert_array_equal(model.predict(structures[:3]), loaded.predict(structures[:3]))
 
 
+@pytest.mark.parametrize("name", ["hybrid-light", "stacking"])
+def test_catalogue_classifiers_round_trip_with_identical_probabilities(tmp_path, crystals, name):
+    structures, y = crystals
+    labels = np.where(y > np.median(y), "high", "low")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = build(name, quick=True, task_type="classification").fit(structures, labels)
+    loaded = load_model(save_model(model, tmp_path / f"{name}.skh", name=name))
+    np.testing.assert_array_equal(loaded.predict_proba(structures), model.predict_proba(structures))
+    np.testing.assert_array_equal(loaded.classes_, ["high", "low"])
+
+
 def _rewrite(path, out, **changes):
     with zipfile.ZipFile(path) as zf:
         parts = {name: zf.read(name) for name in zf.namelist()}

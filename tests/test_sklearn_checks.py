@@ -10,17 +10,28 @@ import warnings
 
 import optuna
 from optuna.distributions import FloatDistribution
-from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.naive_bayes import GaussianNB
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skhybrid import MagpieFeaturizer, StructureFeaturizer, StructureGraphizer
 from skhybrid.feature_selection import RelevanceRedundancySelector
-from skhybrid.fusion import EarlyFusionRegressor, LateFusionRegressor, StackingFusionRegressor
+from skhybrid.fusion import (
+    EarlyFusionRegressor,
+    LateFusionClassifier,
+    LateFusionRegressor,
+    StackingFusionClassifier,
+    StackingFusionRegressor,
+)
 from skhybrid.models import (
+    ALIGNNClassifier,
     ALIGNNRegressor,
     AutoTargetTransformRegressor,
+    CGCNNClassifier,
     CGCNNRegressor,
+    MEGNetClassifier,
     MEGNetRegressor,
+    SchNetClassifier,
     SchNetRegressor,
     SeedEnsembleRegressor,
 )
@@ -39,6 +50,18 @@ ESTIMATORS = [
     (MEGNetRegressor(max_epochs=2), {}),
     (SchNetRegressor(max_epochs=2), {}),
     (EarlyFusionRegressor(max_epochs=2), {}),
+    (CGCNNClassifier(max_epochs=2), {}),
+    (ALIGNNClassifier(max_epochs=2), {}),
+    (MEGNetClassifier(max_epochs=2), {}),
+    (SchNetClassifier(max_epochs=2, class_weight="balanced"), {}),
+    (LateFusionClassifier([("logistic", LogisticRegression()), ("bayes", GaussianNB())]), {}),
+    (LateFusionClassifier([("logistic", LogisticRegression()), ("bayes", GaussianNB())], weights="oof", cv=3), {}),
+    (StackingFusionClassifier([("logistic", LogisticRegression()), ("bayes", GaussianNB())], cv=3), {
+        "check_sample_weight_equivalence_on_dense_data":
+            "the internal StratifiedKFold splits the repeated rows differently from the weighted ones (as for "
+            "scikit-learn's StackingClassifier)",
+        "check_sample_weight_equivalence_on_sparse_data": "as on dense data",
+    }),
     (LateFusionRegressor([("ridge", Ridge()), ("linear", LinearRegression())]), {}),
     (LateFusionRegressor([("ridge", Ridge()), ("linear", LinearRegression())], weights="oof", cv=3), {}),
     (StackingFusionRegressor([("ridge", Ridge()), ("linear", LinearRegression())], cv=3), {

@@ -11,15 +11,23 @@ import numpy as np
 import pandas as pd
 
 from ..utils import write_atomically
-from ._references import LEADERBOARD, LEADERBOARD_SOURCE
+from ._metrics import CLASSIFICATION, REGRESSION
+from ._references import CLASSIFICATION_NOTE, LEADERBOARD, LEADERBOARD_SOURCE
 
 __all__ = ["summarize", "write_report"]
 
+#: the regression columns of :func:`summarize` (kept for code that imported it)
 METRICS = ("mae", "rmse", "r2", "max_error", "fit_s", "predict_s")
+TIMES = ("fit_s", "predict_s")
+
+
+def _kind(results: pd.DataFrame):
+    """The task's metrics, read off the records: classification records hold ``roc_auc``."""
+    return CLASSIFICATION if "roc_auc" in results.columns and "mae" not in results.columns else REGRESSION
 
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
-    """Mean and standard deviation over folds of every metric, one row per model, best MAE first.
+    """Mean and standard deviation over folds of every metric, one row per model, best first.
 
     Parameters
     ----------
@@ -29,8 +37,9 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Indexed by model: ``folds`` and ``<metric>_mean``, ``<metric>_std`` for MAE, RMSE, R^2, max error,
-        fit and predict seconds.
+        Indexed by model: ``folds`` and ``<metric>_mean``, ``<metric>_std`` for MAE, RMSE, R^2, max error
+        (classification: ROC-AUC, accuracy, balanced accuracy, F1, log loss), fit and predict seconds;
+        lowest MAE (highest ROC-AUC) first.
 
     Examples
     --------
@@ -46,12 +55,13 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     cgcnn   0,1      48.0      2.0
     rf      0,1      65.0      5.0
     """
+    kind = _kind(results)
     grouped = results.groupby("model", sort=False)
     table = pd.DataFrame({"folds": grouped["fold"].apply(lambda f: ",".join(map(str, sorted(f))))})
-    for metric in METRICS:
+    for metric in (*kind.labels, *TIMES):
         table[f"{metric}_mean"] = grouped[metric].mean()
         table[f"{metric}_std"] = grouped[metric].std(ddof=0)
-    return table.sort_values("mae_mean")
+    return kind.best_first(table)
 
 
 def _plots(out: Path, results: pd.DataFrame, table: pd.DataFrame, bench) -> list[Path]:
@@ -62,7 +72,10 @@ def _plots(out: Path, results: pd.DataFrame, table: pd.DataFrame, bench) -> list
 
     plots = out / "plots"
     plots.mkdir(exist_ok=True)
-    unit = f" ({bench.unit})" if bench.unit else ""
+    kind = _kind(results)
+    primary, label = kind.primary, kind.label
+    classify = kind is CLASSIFICATION
+    unit = f" ({bench.unit})" if bench.unit and not classify else ""
     paths = []
 
     # the mean predictor is a reference line, not a bar: its error (several times any model's) would
@@ -71,41 +84,45 @@ def _plots(out: Path, results: pd.DataFrame, table: pd.DataFrame, bench) -> list
     bars = table.drop(index=reference_models)
     fig, ax = plt.subplots(figsize=(max(5.5, 0.8 * len(bars) + 3.5), 3.8))
     positions = np.arange(len(bars))
-    ax.bar(positions, bars["mae_mean"], yerr=bars["mae_std"], capsize=4, color="tab:blue", alpha=0.85)
+    ax.bar(positions, bars[f"{primary}_mean"], yerr=bars[f"{primary}_std"], capsize=4, color="tab:blue", alpha=0.85)
     for i, model in enumerate(bars.index):
-        folds = results.loc[results["model"] == model, "mae"]
+        folds = results.loc[results["model"] == model, primary]
         ax.scatter(np.full(len(folds), i), folds, color="black", s=10, zorder=3)
     styles = ["--", ":", "-.", (0, (5, 1)), (0, (1, 1)), (0, (3, 1, 1, 1))]
     for (name, value), style in zip(LEADERBOARD.get(bench.matbench_task or "", {}).items(), styles):
         ax.axhline(value, color="gray", lw=0.9, ls=style, label=f"leaderboard {name}: {value}")
     for model in reference_models:
-        ax.axhline(table.loc[model, "mae_mean"], color="tab:red", lw=1.0,
-                   label=f"{model} (mean predictor): {table.loc[model, 'mae_mean']:.3g}")
+        ax.axhline(table.loc[model, f"{primary}_mean"], color="tab:red", lw=1.0,
+                   label=f"{model} ({'class priors' if classify else 'mean predictor'}): "
+                         f"{table.loc[model, f'{primary}_mean']:.3g}")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.set_xticks(positions, bars.index, rotation=30, ha="right")
-    ax.set_ylabel(f"MAE{unit}")
-    if len(bars):
+    ax.set_ylabel(f"{label}{unit}")
+    if classify:
+        ax.set_ylim(0.5, 1.0)
+    elif len(bars):
         top = max(float((bars["mae_mean"] + bars["mae_std"].fillna(0)).max()),
                   float(results.loc[results["model"].isin(bars.index), "mae"].max()))
         ax.set_ylim(0, 1.15 * top)
-    ax.set_title(f"{bench.name}: MAE per model\n(bars: mean +/- std over folds; dots: folds)", fontsize=9)
+    ax.set_title(f"{bench.name}: {label} per model\n(bars: mean +/- std over folds; dots: folds)", fontsize=9)
     fig.tight_layout()
-    paths.append(plots / "mae_per_model.png")
+    paths.append(plots / f"{primary}_per_model.png")
     fig.savefig(paths[-1], dpi=120)
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(4.8, 3.6))
-    ax.errorbar(table["fit_s_mean"] / 60, table["mae_mean"], yerr=table["mae_std"], fmt="o", capsize=3)
+    ax.errorbar(table["fit_s_mean"] / 60, table[f"{primary}_mean"], yerr=table[f"{primary}_std"], fmt="o",
+                capsize=3)
     for model, row in table.iterrows():
-        ax.annotate(model, (row["fit_s_mean"] / 60, row["mae_mean"]), fontsize=7, xytext=(4, 3),
+        ax.annotate(model, (row["fit_s_mean"] / 60, row[f"{primary}_mean"]), fontsize=7, xytext=(4, 3),
                     textcoords="offset points")
     ax.set_xscale("symlog", linthresh=0.1)
     ax.set_xlabel("fit time per fold (minutes)")
-    ax.set_ylabel(f"MAE{unit}")
-    ax.set_title("Training time against error", fontsize=9)
+    ax.set_ylabel(f"{label}{unit}")
+    ax.set_title(f"Training time against {label}", fontsize=9)
     fig.tight_layout()
-    paths.append(plots / "time_vs_mae.png")
+    paths.append(plots / f"time_vs_{primary}.png")
     fig.savefig(paths[-1], dpi=120)
     plt.close(fig)
 
@@ -118,7 +135,24 @@ def _plots(out: Path, results: pd.DataFrame, table: pd.DataFrame, bench) -> list
         ax.set_xlabel(f"true{unit}", fontsize=7)
         ax.set_ylabel(f"predicted{unit}", fontsize=7)
 
-    paths.append(_panels(list(table.index), parity, plots / "parity.png"))
+    def roc(ax, model):
+        from sklearn.metrics import roc_curve
+
+        frame = _fold_predictions(out, model, results.loc[results["model"] == model, "fold"])
+        positive = sorted(frame["y_true"].unique())[-1]
+        false_positive, true_positive, _ = roc_curve(frame["y_true"] == positive, frame["proba"])
+        ax.plot(false_positive, true_positive, lw=1.0)
+        ax.plot([0, 1], [0, 1], color="gray", lw=0.8, ls="--")
+        ax.set_title(f"{model} (ROC-AUC {table.loc[model, 'roc_auc_mean']:.3f})", fontsize=8)
+        ax.set_xlabel("false positive rate", fontsize=7)
+        ax.set_ylabel("true positive rate", fontsize=7)
+
+    if not classify:
+        paths.append(_panels(list(table.index), parity, plots / "parity.png"))
+    elif all("proba" in pd.read_csv(out / "predictions" / f"{model}__fold{fold}.csv", nrows=1).columns
+             for model, fold in zip(results["model"], results["fold"])):
+        paths.append(_panels(list(table.index), roc, plots / "roc.png",
+                             title="ROC curves of the pooled test folds (dashed: chance)"))
     return paths
 
 
@@ -228,11 +262,18 @@ def _intervals_table(intervals: pd.DataFrame, unit: str) -> list[str]:
     return lines + [""]
 
 
-def _markdown_table(table: pd.DataFrame, unit: str) -> str:
-    lines = [f"| model | folds | MAE ({unit}) | RMSE | R^2 | max error | fit s | predict s |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+def _headers(kind, unit: str) -> list[str]:
+    labels = list(kind.labels.values())
+    if kind is REGRESSION:
+        labels[0] = f"{labels[0]} ({unit})"
+    return ["model", "folds", *labels, "fit s", "predict s"]
+
+
+def _markdown_table(table: pd.DataFrame, unit: str, kind=REGRESSION) -> str:
+    headers = _headers(kind, unit)
+    lines = ["| " + " | ".join(headers) + " |", "|---|---|" + "---:|" * (len(headers) - 2)]
     for model, row in table.iterrows():
-        cells = [f"{row[f'{m}_mean']:.4g} +/- {row[f'{m}_std']:.2g}" for m in METRICS]
+        cells = [f"{row[f'{m}_mean']:.4g} +/- {row[f'{m}_std']:.2g}" for m in (*kind.labels, *TIMES)]
         lines.append(f"| {model} | {row['folds']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -251,14 +292,18 @@ def _matbench_files(out: Path, results: pd.DataFrame, bench) -> list[Path]:
     paths = []
     folder = out / "matbench"
     folder.mkdir(exist_ok=True)
-    frame = pd.DataFrame({"structure": list(bench.X), bench.target: bench.y}, index=bench.ids)
+    # the task's input column: Structures, or formulas for the composition tasks
+    inputs = "composition" if isinstance(bench.X[0], str) else "structure"
+    frame = pd.DataFrame({inputs: list(bench.X), bench.target: bench.y}, index=bench.ids)
+    # classification: Matbench scores the probability of True (ROC-AUC), which the predictions hold as `proba`
+    classify = getattr(bench, "task_type", "regression") == "classification"
     from ._runner import COMPONENT_PREFIX
 
     for model in results["model"].unique():
         folds = sorted(results.loc[results["model"] == model, "fold"])
         predictions = {fold: pd.read_csv(out / "predictions" / f"{model}__fold{fold}.csv") for fold in folds}
         # the model itself, and each part of a fusion model or ensemble that every fold saved
-        columns = {"y_pred": (model, f"skhybrid {model}")}
+        columns = {"proba" if classify else "y_pred": (model, f"skhybrid {model}")}
         parts = set.intersection(*(set(p.columns) for p in predictions.values()))
         for column in sorted(c for c in parts if c.startswith(COMPONENT_PREFIX)):
             part = column[len(COMPONENT_PREFIX):]
@@ -271,7 +316,8 @@ def _matbench_files(out: Path, results: pd.DataFrame, bench) -> list[Path]:
                 task = benchmark.tasks_map[bench.matbench_task]
                 task.df = frame
                 for fold in folds:
-                    task.record(int(fold), predictions[fold][column].to_numpy())
+                    values = predictions[fold][column].to_numpy()
+                    task.record(int(fold), [float(v) for v in values] if classify else values)
                 benchmark.add_metadata({"algorithm": algorithm})
                 path = folder / f"{name}.json.gz"
                 _write_gzipped(benchmark, path)
@@ -292,7 +338,10 @@ def _write_gzipped(benchmark, path: Path) -> None:
 
 
 def _components_table(out: Path, results: pd.DataFrame, unit: str) -> list[str]:
-    """MAE of every part of the fusion models and ensembles (their bases and members) on the same folds."""
+    """MAE (ROC-AUC) of every part of the fusion models and ensembles (bases and members) on the same folds."""
+    kind = _kind(results)
+    label = kind.label if kind is CLASSIFICATION else f"MAE ({unit})"
+    held_out_label = "log loss" if kind is CLASSIFICATION else "MAE"
     rows = []
     for _, row in results.sort_values(["model", "fold"]).iterrows():
         components = row.get("components")
@@ -302,9 +351,9 @@ def _components_table(out: Path, results: pd.DataFrame, unit: str) -> list[str]:
     if not rows:
         return []
     frame = pd.DataFrame(rows, columns=["model", "component", "fold", "mae"])
-    lines = ["Inside the fusion models and ensembles: the test MAE of each part, as trained inside the model "
-             "(bases; `name/k` is member `k` of a base or an ensemble), on the same folds:", "",
-             f"| model | part | folds | MAE ({unit}) | per fold |", "|---|---|---|---:|---|"]
+    lines = [f"Inside the fusion models and ensembles: the test {kind.label} of each part, as trained inside the "
+             "model (bases; `name/k` is member `k` of a base or an ensemble), on the same folds:", "",
+             f"| model | part | folds | {label} | per fold |", "|---|---|---|---:|---|"]
     for (model, component), group in frame.groupby(["model", "component"], sort=False):
         lines.append(f"| {model} | {component} | {','.join(map(str, group['fold']))} | {group['mae'].mean():.4g} | "
                      + ", ".join(f"{v:.4g}" for v in group["mae"]) + " |")
@@ -313,8 +362,8 @@ def _components_table(out: Path, results: pd.DataFrame, unit: str) -> list[str]:
                for _, row in results.sort_values(["model", "fold"]).iterrows()
                if isinstance(row.get("fusion_weights"), dict)]
     if weights:
-        lines += ["Fusion weights, chosen on the training fold (held-out MAE of each base and of the blend there):",
-                  "", "| model | fold | weights | held-out MAE |", "|---|---:|---|---|"]
+        lines += [f"Fusion weights, chosen on the training fold (held-out {held_out_label} of each base and of the "
+                  "blend there):", "", f"| model | fold | weights | held-out {held_out_label} |", "|---|---:|---|---|"]
         for model, fold, chosen, held_out in weights:
             scores = ", ".join(f"{k} {v:.4g}" for k, v in held_out.items()) if isinstance(held_out, dict) else ""
             lines.append(f"| {model} | {fold} | " + ", ".join(f"{k} {v:.2f}" for k, v in chosen.items())
@@ -358,6 +407,7 @@ def write_report(out, results: pd.DataFrame, bench, *, expected=None, quick=Fals
     if results.empty:
         return {}
     table = summarize(results)
+    kind = _kind(results)
     unit = bench.unit or "target units"
     intervals = _interval_frame(results)
     plots = _plots(out, results, table, bench) + _interval_plots(out, results, intervals, unit)
@@ -375,18 +425,26 @@ def write_report(out, results: pd.DataFrame, bench, *, expected=None, quick=Fals
                           "fits are missing (" + ", ".join(f"{m} fold {f}" for m, f in missing[:12])
                           + (", ..." if len(missing) > 12 else "") + "); rerun the same command to finish them.")
     lines = [f"# Benchmark: {bench.name}", "", *[line + "\n" for line in status],
-             f"Target `{bench.target}` ({unit}); {len(bench.y)} samples; "
+             (f"Target `{bench.target}` ({unit}); " if kind is REGRESSION else
+              f"Target `{bench.target}`, classification (classes {', '.join(map(str, np.unique(bench.y)))}; models "
+              "ranked by the ROC-AUC of their probabilities, as Matbench scores it); ")
+             + f"{len(bench.y)} samples; "
              + ("official Matbench v0.1 folds" if bench.matbench_task else f"{len(bench.folds)}-fold shuffled CV")
              + "; mean +/- std over the folds run.", "",
-             _markdown_table(table, unit), "", *_components_table(out, results, unit),
+             _markdown_table(table, unit, kind), "", *_components_table(out, results, unit),
              *_intervals_table(intervals, unit)]
     if reference:
+        score = "Matbench rocauc (= balanced accuracy)" if kind is CLASSIFICATION else kind.label
         lines += ["Leaderboard, for reference (" + LEADERBOARD_SOURCE + "):", "",
-                  "| model | MAE |", "|---|---:|", *[f"| {k} | {v} |" for k, v in reference.items()], ""]
-    lines += ["Per fold:", "", "| model | fold | MAE | RMSE | R^2 | fit s |", "|---|---:|---:|---:|---:|---:|"]
+                  f"| model | {score} |", "|---|---:|", *[f"| {k} | {v} |" for k, v in reference.items()], ""]
+        if kind is CLASSIFICATION:
+            lines += [CLASSIFICATION_NOTE, ""]
+    per_fold = list(kind.labels)[:3]
+    lines += ["Per fold:", "", "| model | fold | " + " | ".join(kind.labels[m] for m in per_fold) + " | fit s |",
+              "|---|---:|" + "---:|" * (len(per_fold) + 1)]
     for _, row in results.sort_values(["model", "fold"]).iterrows():
-        lines.append(f"| {row['model']} | {row['fold']} | {row['mae']:.4g} | {row['rmse']:.4g} | {row['r2']:.3f} | "
-                     f"{row['fit_s']:.1f} |")
+        lines.append(f"| {row['model']} | {row['fold']} | " + " | ".join(f"{row[m]:.4g}" for m in per_fold)
+                     + f" | {row['fit_s']:.1f} |")
     lines += [""] + [f"![{p.stem}](plots/{p.name})" for p in plots] + [""]
     if matbench:
         lines += ["Matbench results files: " + ", ".join(f"`matbench/{p.name}`" for p in matbench), ""]
@@ -401,28 +459,29 @@ def write_report(out, results: pd.DataFrame, bench, *, expected=None, quick=Fals
             "pre{white-space:pre-wrap}img{max-width:100%}</style></head><body>"
             f"<h1>Benchmark: {html.escape(bench.name)}</h1>"
             + "".join(f"<p>{html.escape(line.replace('**', ''))}</p>" for line in status)
-            + f"{_html_table(table, unit)}{_html_reference(reference)}{_html_intervals(intervals, unit)}"
+            + f"{_html_table(table, unit, kind)}{_html_reference(reference, kind)}{_html_intervals(intervals, unit)}"
             f"<details><summary>Markdown report</summary><pre>{body}</pre></details>{images}</body></html>")
     write_atomically(out / "report.html", page)
     return {"markdown": out / "report.md", "html": out / "report.html", "plots": plots, "matbench": matbench}
 
 
-def _html_table(table: pd.DataFrame, unit: str) -> str:
-    header = "".join(f"<th>{h}</th>" for h in ["model", "folds", f"MAE ({html.escape(unit)})", "RMSE", "R^2",
-                                                 "max error", "fit s", "predict s"])
+def _html_table(table: pd.DataFrame, unit: str, kind=REGRESSION) -> str:
+    header = "".join(f"<th>{html.escape(h)}</th>" for h in _headers(kind, unit))
     rows = "".join(
         f"<tr><td>{html.escape(str(model))}</td><td>{row['folds']}</td>"
-        + "".join(f"<td>{row[f'{m}_mean']:.4g} &plusmn; {row[f'{m}_std']:.2g}</td>" for m in METRICS) + "</tr>"
-        for model, row in table.iterrows())
+        + "".join(f"<td>{row[f'{m}_mean']:.4g} &plusmn; {row[f'{m}_std']:.2g}</td>" for m in (*kind.labels, *TIMES))
+        + "</tr>" for model, row in table.iterrows())
     return f"<table border='1' cellpadding='4'><tr>{header}</tr>{rows}</table>"
 
 
-def _html_reference(reference) -> str:
+def _html_reference(reference, kind=REGRESSION) -> str:
     if not reference:
         return ""
     rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{v}</td></tr>" for k, v in reference.items())
+    score = "Matbench rocauc (= balanced accuracy)" if kind is CLASSIFICATION else kind.label
+    note = f"<p>{html.escape(CLASSIFICATION_NOTE)}</p>" if kind is CLASSIFICATION else ""
     return (f"<p>Leaderboard, for reference ({html.escape(LEADERBOARD_SOURCE)}):</p>"
-            f"<table border='1' cellpadding='4'><tr><th>model</th><th>MAE</th></tr>{rows}</table>")
+            f"<table border='1' cellpadding='4'><tr><th>model</th><th>{score}</th></tr>{rows}</table>{note}")
 
 
 def _html_intervals(intervals: pd.DataFrame, unit: str) -> str:

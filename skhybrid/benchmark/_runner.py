@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 
 from .._config import config_context
-from ..catalogue import DEFAULT_BENCHMARK, build, resolve_models
+from ..catalogue import CATALOGUE, DEFAULT_BENCHMARK, build, check_task_type, resolve_models
 from ..utils import write_atomically
+from ._metrics import classification_scores, task_metrics
 
-__all__ = ["BenchmarkData", "load_benchmark_data", "run_benchmark"]
+__all__ = ["BenchmarkData", "load_benchmark_data", "run_benchmark", "user_targets"]
 
 CONFIG_FILE = "config.json"
 
@@ -35,9 +36,11 @@ class BenchmarkData:
     target: str = ""
     matbench_task: str | None = None
     config: dict = field(default_factory=dict)
+    task_type: str = "regression"
 
 
-def load_benchmark_data(task=None, *, data=None, target=None, cv=5, seed=0, data_dir=None) -> BenchmarkData:
+def load_benchmark_data(task=None, *, data=None, target=None, cv=5, seed=0, data_dir=None, task_type="auto",
+                        classify_above=None) -> BenchmarkData:
     """A Matbench task with its official folds, or a user file/folder with ``KFold(cv, shuffle, seed)``.
 
     Parameters
@@ -55,12 +58,19 @@ def load_benchmark_data(task=None, *, data=None, target=None, cv=5, seed=0, data
         Shuffling seed of the ``data`` folds.
     data_dir : str or Path, optional
         Data directory for Matbench files (default: ``SKHYBRID_DATA_DIR`` or ``~/.cache/skhybrid``).
+    task_type : {"auto", "regression", "classification"}, default="auto"
+        For ``data``: what the target is. ``"auto"`` is classification for a column of booleans or
+        strings, regression for numbers. A Matbench task has its own (three are classification).
+    classify_above : float, optional
+        For ``data``: turn a numeric target into two classes, ``target > classify_above`` (``True``)
+        or not, e.g. band gap above 2 eV; implies classification.
 
     Returns
     -------
     BenchmarkData
         ``name``, ``X`` (Structures or compositions), ``y``, ``ids``, ``folds``
-        (``(train, test)`` index pairs), ``unit``, ``target``, ``matbench_task``.
+        (``(train, test)`` index pairs), ``unit``, ``target``, ``matbench_task``, ``task_type``.
+        The folds of ``data`` are stratified by class for classification.
 
     Examples
     --------
@@ -88,29 +98,111 @@ def load_benchmark_data(task=None, *, data=None, target=None, cv=5, seed=0, data
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             bunch = load_matbench(task, data_home=data_dir)
+        if task_type not in ("auto", bunch.task_type) or classify_above is not None:
+            raise ValueError(f"{bunch.task} is a {bunch.task_type} task with its own targets; task_type "
+                             "(--task-type) and classify_above (--classify-above) are for your own data.")
         X = bunch.structures if bunch.structures is not None else bunch.compositions
-        return BenchmarkData(name=bunch.task, X=X, y=bunch.targets.iloc[:, 0].to_numpy(), ids=list(bunch.ids),
-                             folds=list(bunch.folds), unit=bunch.unit, target=bunch.target_names[0],
-                             matbench_task=bunch.task, config={"task": bunch.task})
-    from sklearn.model_selection import KFold
+        y = bunch.targets.iloc[:, 0].to_numpy()
+        if bunch.task_type == "classification":
+            y = y.astype(bool)
+        return BenchmarkData(name=bunch.task, X=X, y=y, ids=list(bunch.ids), folds=list(bunch.folds),
+                             unit=bunch.unit or "", target=bunch.target_names[0], matbench_task=bunch.task,
+                             config={"task": bunch.task}, task_type=bunch.task_type)
+    from sklearn.model_selection import KFold, StratifiedKFold
 
     from ..datasets import load_structures
 
     if target is None:
         raise ValueError("data needs target (--target on the command line): the column of the targets file to "
                          "predict.")
-    bunch = load_structures(data, target=target)
-    y = bunch.targets[target].to_numpy(dtype=float)
-    missing = np.flatnonzero(~np.isfinite(y))
-    if len(missing):
-        raise ValueError(f"{len(missing)} sample(s) have no value of {target!r} (first: {bunch.ids[missing[0]]}); "
-                         "drop them from the targets file to benchmark on the rest.")
+    bunch = load_structures(data, target=target, class_labels=True)
+    y, task_type = user_targets(bunch.targets[target], bunch.ids, target, task_type, classify_above)
     if cv < 2 or cv > len(y):
         raise ValueError(f"cv={cv} (--cv) must be between 2 and {len(y)} folds for {len(y)} samples.")
-    folds = list(KFold(cv, shuffle=True, random_state=seed).split(np.zeros(len(y))))
+    if task_type == "classification":
+        labels, counts = np.unique(y, return_counts=True)
+        if counts.min() < cv:
+            raise ValueError(f"Class {labels[counts.argmin()].tolist()!r} has {counts.min()} sample(s), fewer than cv={cv} "
+                             "folds (--cv); use fewer folds.")
+        folds = list(StratifiedKFold(cv, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+    else:
+        folds = list(KFold(cv, shuffle=True, random_state=seed).split(np.zeros(len(y))))
     name = Path(data).stem.removesuffix(".json")
+    config = {"data": str(Path(data).resolve()), "target": target, "cv": cv}
+    if task_type == "classification":
+        config["task_type"] = task_type
+    if classify_above is not None:
+        config["classify_above"] = float(classify_above)
     return BenchmarkData(name=name, X=bunch.structures, y=y, ids=list(bunch.ids), folds=folds, target=target,
-                         config={"data": str(Path(data).resolve()), "target": target, "cv": cv})
+                         config=config, task_type=task_type)
+
+
+def user_targets(raw: pd.Series, ids, target: str, task_type="auto", classify_above=None):
+    """The target column of one's own data as ``(y, task_type)``: numbers, or class labels.
+
+    A missing value, a label in a regression or a single class raises naming the sample and the fix.
+
+    Parameters
+    ----------
+    raw : Series
+        The column as read (``load_structures(..., class_labels=True)``).
+    ids : sequence of str
+        The samples' ids, for messages.
+    target : str
+        The column's name, for messages.
+    task_type : {"auto", "regression", "classification"}, default="auto"
+        ``"auto"`` is classification for booleans or strings, regression for numbers.
+    classify_above : float, optional
+        Make two classes, ``value > classify_above``.
+
+    Returns
+    -------
+    y : ndarray
+    task_type : {"regression", "classification"}
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skhybrid.benchmark import user_targets
+    >>> user_targets(pd.Series([0.5, 2.5, 3.1]), ["a", "b", "c"], "band_gap", classify_above=2.0)
+    (array([False,  True,  True]), 'classification')
+    """
+    if task_type not in ("auto", "regression", "classification"):
+        raise ValueError(f"task_type (--task-type) must be 'auto', 'regression' or 'classification', got "
+                         f"{task_type!r}.")
+    if classify_above is not None and task_type == "regression":
+        raise ValueError("classify_above (--classify-above) makes two classes; it cannot go with "
+                         "task_type='regression'.")
+    missing = np.flatnonzero(raw.isna().to_numpy())
+    if len(missing):
+        raise ValueError(f"{len(missing)} sample(s) have no value of {target!r} (first: {ids[missing[0]]}); "
+                         "drop them from the targets file to benchmark on the rest.")
+    numeric = pd.to_numeric(raw, errors="coerce")
+    is_number = bool(numeric.notna().all()) and raw.dtype != bool
+    if classify_above is not None:
+        if not is_number:
+            raise ValueError(f"classify_above (--classify-above) needs a numeric target; {target!r} holds labels "
+                             f"such as {raw.iloc[0]!r}.")
+        y = numeric.to_numpy(dtype=float) > float(classify_above)
+        task_type = "classification"
+    elif task_type == "regression" or (task_type == "auto" and is_number):
+        if not is_number:
+            bad = int(np.flatnonzero(numeric.isna().to_numpy())[0])
+            raise ValueError(f"Sample {ids[bad]}: target {target!r} is not a number ({raw.iloc[bad]!r}); "
+                             "for class labels use task_type='classification' (--task-type classification).")
+        y = numeric.to_numpy(dtype=float)
+        bad = np.flatnonzero(~np.isfinite(y))
+        if len(bad):
+            raise ValueError(f"{len(bad)} sample(s) have no finite value of {target!r} (first: {ids[bad[0]]}); "
+                             "drop them from the targets file.")
+        task_type = "regression"
+    else:
+        y = raw.to_numpy()
+        task_type = "classification"
+    if task_type == "classification" and len(np.unique(y)) < 2:
+        raise ValueError(f"Every sample of {target!r} is in class {np.asarray(y)[0].tolist()!r}; a classification needs two classes"
+                         + (" (choose another --classify-above)." if classify_above is not None else "."))
+    return y, task_type
 
 
 def _check_config(out: Path, config: dict, force: bool) -> None:
@@ -206,26 +298,35 @@ def _training_summary(model) -> dict:
 
 
 def _metrics(y_true, y_pred) -> dict:
-    from sklearn.metrics import (
-        max_error,
-        mean_absolute_error,
-        mean_squared_error,
-        r2_score,
-    )
+    from ._metrics import regression_scores
 
-    return dict(mae=float(mean_absolute_error(y_true, y_pred)),
-                rmse=float(np.sqrt(mean_squared_error(y_true, y_pred))),
-                r2=float(r2_score(y_true, y_pred)), max_error=float(max_error(y_true, y_pred)))
+    return regression_scores(y_true, y_pred)
+
+
+def _predict_classes(model, X, classes):
+    """Labels, and probabilities with a column per entry of ``classes``, of a fitted classifier."""
+    from ..fusion._bases import aligned_proba
+
+    return np.asarray(model.predict(X)), aligned_proba(model, X, classes)
+
+
+def _probability_columns(proba, classes) -> dict:
+    """``proba`` (of ``classes[1]``) for two classes, ``proba:<class>`` for each of more."""
+    if len(classes) == 2:
+        return {"proba": proba[:, 1]}
+    return {f"proba:{label}": proba[:, k] for k, label in enumerate(classes)}
 
 
 def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BENCHMARK, folds=None,
                   out="benchmark-results", data_dir=None, tune=0, device="auto", seed=0, quick=False, force=False,
-                  progress=True, threads=1, intervals=None) -> pd.DataFrame:
+                  progress=True, threads=1, intervals=None, task_type="auto", classify_above=None,
+                  n_jobs=None) -> pd.DataFrame:
     """Run (or resume) a benchmark; return one row per (model, fold) with its metrics.
 
     For each model and fold: fit on the fold's training samples, predict its
-    test samples, score (MAE, RMSE, R^2, max error, fit and predict seconds),
-    and save at once ``records/<model>__fold<k>.json`` and
+    test samples, score (regression: MAE, RMSE, R^2, max error; classification:
+    ROC-AUC of the predicted probabilities, as Matbench scores it, accuracy,
+    balanced accuracy, F1 and log loss; fit and predict seconds), and save at once ``records/<model>__fold<k>.json`` and
     ``predictions/<model>__fold<k>.csv`` under ``out``. A rerun with the same
     configuration skips every saved (model, fold); a Ctrl-C loses only the
     (model, fold) in progress. ``out`` also gets ``config.json``; an ``out``
@@ -270,13 +371,24 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
         ``"cv+"``, ``"split"`` or ``"jackknife+"``, optionally with a score after a colon (``"cv+:std"``,
         ``"split:residual"``; ``"absolute"`` by default). Coverage and width at each of
         :data:`INTERVAL_LEVELS` go into the records and the report. Without it, models that give a
-        spread (seed ensembles, late fusion) are scored on their Gaussian spread intervals.
+        spread (seed ensembles, late fusion) are scored on their Gaussian spread intervals. Regression only.
+    task_type : {"auto", "regression", "classification"}, default="auto"
+        For ``data``: what the target is (see :func:`load_benchmark_data`). Matbench tasks have their own;
+        for classification every model is built as its catalogue entry's classifier.
+    classify_above : float, optional
+        For ``data``: classify ``target > classify_above`` (e.g. band gap above 2 eV).
+    n_jobs : int, default=None
+        (model, fold) fits run at once, through joblib (``None``: one at a time, here). Under
+        ``joblib.parallel_config(backend="dask")`` they run on a Dask cluster's workers; each finished
+        fit is saved on arrival, so an interruption loses only the fits in progress. Each fit uses
+        ``threads`` torch threads: set ``n_jobs * threads`` to the cores (or workers) available.
 
     Returns
     -------
     DataFrame
         One row per (model, fold) of this call: ``model``, ``fold``, ``n_train``, ``n_test``, ``fit_s``,
-        ``predict_s``, ``mae``, ``rmse``, ``r2``, ``max_error``.
+        ``predict_s`` and the metrics (``mae``, ``rmse``, ``r2``, ``max_error``; or ``roc_auc``,
+        ``accuracy``, ``balanced_accuracy``, ``f1``, ``log_loss``).
 
     Examples
     --------
@@ -303,7 +415,13 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
 
     entries = resolve_models(models)
     models = list(entries)
-    bench = load_benchmark_data(task, data=data, target=target, cv=cv, seed=seed, data_dir=data_dir)
+    bench = load_benchmark_data(task, data=data, target=target, cv=cv, seed=seed, data_dir=data_dir,
+                                task_type=task_type, classify_above=classify_above)
+    classify = bench.task_type == "classification"
+    check_task_type(entries.values(), bench.task_type)
+    if classify and intervals:
+        raise ValueError("intervals (--intervals) are prediction intervals of a regression; this is a "
+                         "classification task, whose models give probabilities instead.")
     n_folds = len(bench.folds)
     if folds is None:
         folds = [0] if quick else list(range(n_folds))
@@ -328,60 +446,123 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
                                                 "[{elapsed} so far{postfix}]")
     # the runner's bar stays; the steps inside a fit (features, graphs, epochs, internal folds) show
     # their own bars beneath it while they run
+    settings = dict(seed=seed, quick=quick, device=device, task_type=bench.task_type, tune=tune,
+                    conformal=conformal, threads=threads)
+
+    def job(name, fold):
+        train, test = bench.folds[fold]
+        # a catalogue model travels by name (another process rebuilds its entry); a configuration as itself
+        entry = name if CATALOGUE.get(name) is entries[name] else entries[name]
+        return (entry, name, fold, [bench.X[i] for i in train], bench.y[train],
+                [bench.X[i] for i in test], bench.y[test], [bench.ids[i] for i in test])
+
+    def save(record, frame):
+        name, fold = record["model"], record["fold"]
+        write_atomically(out / "predictions" / f"{name}__fold{fold}.csv", frame.to_csv(index=False))
+        write_atomically(_record_path(out, name, fold), json.dumps(record, indent=1))
+        bar.update(1)
+        metric = task_metrics(bench.task_type)
+        unit = f" {bench.unit}" if bench.unit and metric.primary == "mae" else ""
+        bar.write(f"{name} fold {fold}: {metric.label} {record[metric.primary]:.4g}{unit} "
+                  f"({record['fit_s']:.1f} s)")
+        _report(out, models, folds, bench, quick)
+
+    from joblib import Parallel, delayed, effective_n_jobs
+
     from ..utils import torch_threads
 
-    with _Interrupt() as interrupt, config_context(show_progress=progress), torch_threads(threads), \
-            _report_on_interrupt(out, models, folds, bench, quick):
-        for name, fold in todo:
-            bar.set_postfix_str(f"{name}, fold {fold}")
-            train, test = bench.folds[fold]
-            X_train, X_test = [bench.X[i] for i in train], [bench.X[i] for i in test]
-            model = build(entries[name], seed=seed, quick=quick, device=device)
-            if tune:
-                model = _tuned(entries[name], model, tune, seed)
-            if conformal:
-                from ..uncertainty import ConformalRegressor
-
-                model = ConformalRegressor(model, **conformal, confidence_level=INTERVAL_LEVELS, random_state=seed)
-            start = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                model.fit(X_train, bench.y[train])
-            fit_s = time.perf_counter() - start
-            if interrupt.requested:  # training was cut short: do not save it as finished
-                raise KeyboardInterrupt
-            start = time.perf_counter()
-            pred = np.asarray(model.predict(X_test), dtype=float).ravel()
-            predict_s = time.perf_counter() - start
-            components = component_predictions(model, X_test)
-            interval_kind, bounds = model_intervals(model, X_test)
-            record = dict(model=name, fold=fold, n_train=len(train), n_test=len(test), fit_s=fit_s,
-                          predict_s=predict_s, torch_threads=threads, **_metrics(bench.y[test], pred),
-                          versions=_versions())
-            record.update(_training_summary(model))
-            if tune and hasattr(model, "best_params_"):
-                record["best_params"] = {k: (v if isinstance(v, (int, float, str, bool, list)) else str(v))
-                                         for k, v in model.best_params_.items()}
-            if components:
-                record["components"] = {key: _metrics(bench.y[test], value)["mae"] for key, value in components.items()}
-            if bounds:
-                record["intervals"] = interval_summary(interval_kind, bench.y[test], bounds)
-            if hasattr(model, "weights_") and hasattr(model, "named_estimators_"):
-                # what a fusion model chose on its training data, for the report to show beside the test errors
-                record["fusion_weights"] = dict(zip(model.named_estimators_, map(float, np.ravel(model.weights_))))
-                if hasattr(model, "oof_scores_"):
-                    record["held_out_scores"] = {k: float(v) for k, v in model.oof_scores_.items()}
-            frame = pd.DataFrame({"id": [bench.ids[i] for i in test], "y_true": bench.y[test], "y_pred": pred,
-                                  **{f"{COMPONENT_PREFIX}{key}": value for key, value in components.items()},
-                                  **interval_columns(bounds)})
-            write_atomically(out / "predictions" / f"{name}__fold{fold}.csv", frame.to_csv(index=False))
-            write_atomically(_record_path(out, name, fold), json.dumps(record, indent=1))
-            bar.update(1)
-            unit = f" {bench.unit}" if bench.unit else ""
-            bar.write(f"{name} fold {fold}: MAE {record['mae']:.4g}{unit} ({fit_s:.1f} s)")
-            _report(out, models, folds, bench, quick)
+    parallel = effective_n_jobs(n_jobs) > 1 and len(todo) > 1
+    with _Interrupt() as interrupt, config_context(show_progress=progress and not parallel), \
+            torch_threads(threads), _report_on_interrupt(out, models, folds, bench, quick):
+        if parallel:
+            # (model, fold) fits at once, in joblib's backend: local processes, or a Dask cluster under
+            # joblib.parallel_config(backend="dask"); each result is saved as soon as it arrives
+            bar.set_postfix_str(f"{min(effective_n_jobs(n_jobs), len(todo))} fits at a time")
+            for record, frame in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+                    delayed(_fit_and_score_alone)(*job(name, fold), **settings) for name, fold in todo):
+                save(record, frame)
+        else:
+            for name, fold in todo:
+                bar.set_postfix_str(f"{name}, fold {fold}")
+                record, frame = fit_and_score(*job(name, fold), **settings)
+                if interrupt.requested:  # training was cut short: do not save it as finished
+                    raise KeyboardInterrupt
+                save(record, frame)
     bar.close()
     return _report(out, models, folds, bench, quick)
+
+
+def _fit_and_score_alone(*args, **kwargs):
+    """:func:`fit_and_score` with no parallelism inside: the (model, fold) fits are the parallel level.
+
+    Inside a job of joblib's Dask backend, a nested ``Parallel(n_jobs=None)`` (a forest's prediction,
+    a featurizer's chunks) would fan out to the whole cluster and sum in arrival order; sequential
+    inner work keeps every fit identical to a local run, digit for digit.
+    """
+    from joblib import parallel_config
+
+    with parallel_config(backend="sequential"):
+        return fit_and_score(*args, **kwargs)
+
+
+def fit_and_score(entry, name, fold, X_train, y_train, X_test, y_test, test_ids, *, seed=0, quick=False,
+                  device="auto", task_type="regression", tune=0, conformal=None, threads=1):
+    """Fit one catalogue entry (or its name) on a fold's training samples, predict and score its test samples.
+
+    What the runner does for each (model, fold), as a function of its inputs alone, so that it can run
+    in another process or on a Dask worker. Returns ``(record, predictions)``: the metrics and what the
+    model chose (a dict, saved as JSON) and the test predictions (a DataFrame, saved as CSV).
+    """
+    from ..utils import torch_threads
+
+    classify = task_type == "classification"
+    if isinstance(entry, str):
+        entry = CATALOGUE[entry]
+    with torch_threads(threads):
+        model = build(entry, seed=seed, quick=quick, device=device, task_type=task_type)
+        if tune:
+            model = _tuned(entry, model, tune, seed)
+        if conformal:
+            from ..uncertainty import ConformalRegressor
+
+            model = ConformalRegressor(model, **conformal, confidence_level=INTERVAL_LEVELS, random_state=seed)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            model.fit(X_train, y_train)
+        fit_s = time.perf_counter() - start
+        start = time.perf_counter()
+        classes = np.unique(y_train) if classify else None
+        if classify:
+            pred, proba = _predict_classes(model, X_test, classes)
+            scores = classification_scores(y_test, pred, proba, classes)
+            outputs = _probability_columns(proba, classes)
+        else:
+            pred = np.asarray(model.predict(X_test), dtype=float).ravel()
+            scores = _metrics(y_test, pred)
+            outputs = {}
+        predict_s = time.perf_counter() - start
+        components = component_predictions(model, X_test, classes)
+        interval_kind, bounds = (None, {}) if classify else model_intervals(model, X_test)
+    record = dict(model=name, fold=fold, n_train=len(X_train), n_test=len(X_test), fit_s=fit_s,
+                  predict_s=predict_s, torch_threads=threads, **scores, versions=_versions())
+    record.update(_training_summary(model))
+    if tune and hasattr(model, "best_params_"):
+        record["best_params"] = {k: (v if isinstance(v, (int, float, str, bool, list)) else str(v))
+                                 for k, v in model.best_params_.items()}
+    if components:
+        record["components"] = {key: _component_score(y_test, value, classes) for key, value in components.items()}
+    if bounds:
+        record["intervals"] = interval_summary(interval_kind, y_test, bounds)
+    if hasattr(model, "weights_") and hasattr(model, "named_estimators_"):
+        # what a fusion model chose on its training data, for the report to show beside the test errors
+        record["fusion_weights"] = dict(zip(model.named_estimators_, map(float, np.ravel(model.weights_))))
+        if hasattr(model, "oof_scores_"):
+            record["held_out_scores"] = {k: float(v) for k, v in model.oof_scores_.items()}
+    frame = pd.DataFrame({"id": test_ids, "y_true": y_test, "y_pred": pred, **outputs,
+                          **{f"{COMPONENT_PREFIX}{key}": value for key, value in components.items()},
+                          **interval_columns(bounds)})
+    return record, frame
 
 
 class _report_on_interrupt:
@@ -414,15 +595,41 @@ def _report(out, models, folds, bench, quick):
 COMPONENT_PREFIX = "pred:"
 
 
-def component_predictions(model, X) -> dict:
+def _component_score(y_true, values, classes) -> float:
+    """The task's primary metric of one part's predictions (MAE; ROC-AUC of its probabilities)."""
+    if classes is None:
+        return _metrics(y_true, values)["mae"]
+    from sklearn.metrics import roc_auc_score
+
+    if len(np.unique(y_true)) < 2:
+        return float("nan")
+    return float(roc_auc_score(np.asarray(y_true) == classes[1], values))
+
+
+def component_predictions(model, X, classes=None) -> dict:
     """Test predictions of the parts of a fitted fusion model or ensemble, by name.
 
     ``{"megnet": ..., "megnet/0": ..., "megnet/1": ..., "descriptors": ...}`` for a late fusion of a
     descriptor model and a two-model committee: each base, and each member of a base (or of the
     model) that keeps members (``estimators_`` with a ``transform`` giving their predictions). Empty
     for a plain model. They let a report score every part of a hybrid on the same folds.
+    For a classifier (``classes``: its two labels) each part's probability of ``classes[1]``, for its
+    bases only; none for more than two classes.
     """
     parts = {}
+    if classes is not None:
+        from ..fusion._bases import aligned_proba
+
+        named = getattr(model, "named_estimators_", None)
+        if named is None or len(classes) != 2:
+            return parts
+        for name, base in named.items():
+            parts[name] = aligned_proba(base, X, classes)[:, 1]
+            for k, member in enumerate(getattr(base, "estimators_", None) or []):
+                if isinstance(base.estimators_, list) and hasattr(member, "predict_proba") and \
+                        not hasattr(base, "named_estimators_"):
+                    parts[f"{name}/{k}"] = aligned_proba(member, X, classes)[:, 1]
+        return parts
 
     def members(prefix, estimator):
         inner = getattr(estimator, "estimators_", None)
@@ -496,7 +703,8 @@ def _finished(out: Path, model: str, fold: int) -> bool:
     problem = None
     try:
         record = json.loads(record_path.read_text())
-        if not isinstance(record, dict) or not {"model", "fold", "mae", "fit_s"} <= set(record):
+        if not isinstance(record, dict) or not {"model", "fold", "fit_s"} <= set(record) or \
+                not {"mae", "roc_auc"} & set(record):
             problem = "it lacks the metrics"
         elif not predictions.exists():
             problem = f"{predictions.name} is missing"

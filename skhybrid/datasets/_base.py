@@ -205,9 +205,11 @@ def structures_from_records(records, ids, *, source) -> list:
     return structures
 
 
-def targets_frame(frame: pd.DataFrame, columns, ids, *, source) -> pd.DataFrame:
-    """Numeric targets indexed by id; NaN targets are kept and counted in a warning."""
-    targets = frame[list(columns)].apply(pd.to_numeric, errors="coerce")
+def targets_frame(frame: pd.DataFrame, columns, ids, *, source, class_labels=False) -> pd.DataFrame:
+    """Numeric targets indexed by id (class labels as they are, with ``class_labels``); NaN targets are kept
+    and counted in a warning."""
+    targets = frame[list(columns)].copy() if class_labels else frame[list(columns)].apply(pd.to_numeric,
+                                                                                         errors="coerce")
     bad = frame[list(columns)].notna() & targets.isna()
     if bad.to_numpy().any():
         row, col = np.argwhere(bad.to_numpy())[0]

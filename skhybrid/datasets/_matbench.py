@@ -150,7 +150,9 @@ def load_matbench(task, data_home=None, *, download=True, verify=True, return_X_
         Matbench), ``target_names``, ``ids``, ``folds`` (list of 5
         ``(train_rows, test_rows)`` integer arrays, usable as ``cv=`` in
         scikit-learn), ``task``, ``unit``, ``mad`` (mean absolute deviation of
-        the target, Matbench's baseline) and ``path`` (the file read).
+        the target, Matbench's baseline), ``task_type`` (``"regression"``, or
+        ``"classification"`` for the three ``is_metal``/``glass`` tasks, whose
+        targets are booleans) and ``path`` (the file read).
 
     Examples
     --------
@@ -211,6 +213,7 @@ def load_matbench(task, data_home=None, *, download=True, verify=True, return_X_
         folds=matbench_folds(task, n_samples),
         task=task,
         unit=task_meta.get("unit"),
+        task_type=task_meta.get("task_type", "regression"),
         mad=task_meta.get("mad"),
         path=path,
     )

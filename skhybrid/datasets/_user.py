@@ -18,7 +18,7 @@ DEFAULT_TARGETS_CSV = "targets.csv"
 
 
 def load_structures(path, *, targets=None, target=None, structure_column="structure",
-                    id_column=None, return_X_y=False):
+                    id_column=None, class_labels=False, return_X_y=False):
     """Load your own structures and targets.
 
     Two layouts are read:
@@ -50,6 +50,9 @@ def load_structures(path, *, targets=None, target=None, structure_column="struct
         The JSON file's column of structure dictionaries.
     id_column : str, default=None
         The CSV column holding file names; default its first column.
+    class_labels : bool, default=False
+        Keep the targets as they are (class labels: strings, booleans or integers) instead of
+        converting them to numbers.
     return_X_y : bool, default=False
         Return ``(structures, targets)``.
 
@@ -68,11 +71,11 @@ def load_structures(path, *, targets=None, target=None, structure_column="struct
     """
     path = Path(path)
     if path.is_dir():
-        bunch = _load_folder(path, targets, target, id_column)
+        bunch = _load_folder(path, targets, target, id_column, class_labels)
     elif path.is_file():
         if targets is not None:
             raise ValueError("targets= is for a folder of structure files; a JSON file holds its own targets.")
-        bunch = _load_split_file(path, target, structure_column)
+        bunch = _load_split_file(path, target, structure_column, class_labels)
     else:
         raise FileNotFoundError(f"{path} does not exist.")
     if return_X_y:
@@ -94,14 +97,14 @@ def _check_columns(wanted, available, source) -> None:
         )
 
 
-def _load_split_file(path: Path, target, structure_column: str) -> Bunch:
+def _load_split_file(path: Path, target, structure_column: str, class_labels=False) -> Bunch:
     frame = read_split_json(path)
     _check_columns([structure_column], frame.columns, path)
     columns = _as_columns(target) or [c for c in frame.columns if c != structure_column]
     _check_columns(columns, frame.columns, path)
     ids = [str(i) for i in frame.index]
     structures = structures_from_records(frame[structure_column], ids, source=str(path))
-    targets = targets_frame(frame, columns, ids, source=str(path)) if columns else None
+    targets = targets_frame(frame, columns, ids, source=str(path), class_labels=class_labels) if columns else None
     return Bunch(structures=structures, targets=targets, target_names=columns, ids=ids, path=path)
 
 
@@ -132,7 +135,7 @@ def read_structure_files(files) -> list:
     return structures
 
 
-def _load_folder(folder: Path, targets_csv, target, id_column) -> Bunch:
+def _load_folder(folder: Path, targets_csv, target, id_column, class_labels=False) -> Bunch:
     files = structure_files(folder)
     if not files:
         raise ValueError(
@@ -185,5 +188,5 @@ def _load_folder(folder: Path, targets_csv, target, id_column) -> Bunch:
     ids = [f.name for f in matched]
     structures = read_structure_files(matched)
     frame = table.set_index(pd.Index(ids))
-    targets = targets_frame(frame, columns, ids, source=str(csv_path))
+    targets = targets_frame(frame, columns, ids, source=str(csv_path), class_labels=class_labels)
     return Bunch(structures=structures, targets=targets, target_names=columns, ids=ids, path=folder)

@@ -7,9 +7,9 @@ from functools import partial
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import RegressorMixin, TransformerMixin, clone
+from sklearn.base import ClassifierMixin, RegressorMixin, TransformerMixin, clone
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import KFold, check_cv
+from sklearn.model_selection import KFold, StratifiedKFold, check_cv
 from sklearn.utils import Bunch, _safe_indexing
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import _num_samples, check_is_fitted
@@ -17,8 +17,8 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 from ..utils import fit_all, with_random_state
 from ..utils._validation import as_indexable
 
-__all__ = ["BaseFusion", "FoldModels", "check_estimators", "check_internal_cv", "check_samples", "check_splits",
-           "fit_base", "out_of_fold_predictions", "prepare_targets", "sample_weight_fit_params", "score"]
+__all__ = ["BaseFusion", "BaseFusionClassifier", "FoldModels", "aligned_proba", "check_estimators",
+           "check_internal_cv", "check_samples", "check_splits", "fit_base", "out_of_fold_predictions", "prepare_targets", "sample_weight_fit_params", "score"]
 
 
 def check_samples(X, owner: str) -> int:
@@ -109,15 +109,25 @@ def sample_weight_fit_params(name: str, base, sample_weight, owner: str) -> dict
                      "drop it, or fit without sample_weight.")
 
 
-def check_internal_cv(cv, n_samples: int, random_state, owner: str):
-    """A splitter for the internal cross-validation; an int is a shuffled, seeded KFold."""
+def check_internal_cv(cv, n_samples: int, random_state, owner: str, y=None):
+    """A splitter for the internal cross-validation; an int is a shuffled, seeded KFold.
+
+    With class labels ``y`` (a classifier) an int is a shuffled, seeded StratifiedKFold, which needs
+    every class ``cv`` times.
+    """
     if isinstance(cv, Integral):
         if cv < 2:
             raise ValueError(f"{owner}: cv={cv} must be at least 2.")
         if cv > n_samples:
             raise ValueError(f"{owner}: cv={cv} folds is more than the training samples (n_samples={n_samples}); "
                              "use a smaller cv.")
-        return KFold(int(cv), shuffle=True, random_state=random_state)
+        if y is None:
+            return KFold(int(cv), shuffle=True, random_state=random_state)
+        labels, counts = np.unique(y, return_counts=True)
+        if counts.min() < cv:
+            raise ValueError(f"{owner}: class {labels[counts.argmin()].tolist()!r} has {counts.min()} sample(s), fewer than "
+                             f"cv={cv} folds; use a smaller cv or more data of that class.")
+        return StratifiedKFold(int(cv), shuffle=True, random_state=random_state)
     return check_cv(cv)
 
 
@@ -160,12 +170,25 @@ def check_splits(cv, X, y, owner: str, *, require_partition: bool) -> list:
     return splits
 
 
+def aligned_proba(model, X, classes) -> np.ndarray:
+    """``model.predict_proba(X)`` with one column per entry of ``classes`` (0 for a class it never saw)."""
+    proba = np.asarray(model.predict_proba(X), dtype=float)
+    seen = np.asarray(getattr(model, "classes_", classes))
+    if len(seen) == len(classes) and (seen == classes).all():
+        return proba
+    full = np.zeros((len(proba), len(classes)))
+    full[:, np.searchsorted(classes, seen)] = proba
+    return full
+
+
 def out_of_fold_predictions(names, bases, X, y, cv, owner: str, verbose: int = 0, *, require_partition=True,
-                            n_jobs=None, fold_seeds=None, return_models=False, sample_weight=None):
+                            n_jobs=None, fold_seeds=None, return_models=False, sample_weight=None, classes=None):
     """Predictions of every base on every held-out sample from a model that never saw it.
 
     Returns an array of shape ``(n_samples, n_bases)``, or ``(n_samples, n_bases, n_targets)``
     for 2-D ``y``; NaN for samples in no test fold (allowed when not ``require_partition``).
+    With ``classes`` (a classifier's sorted labels), the bases' ``predict_proba`` instead, as
+    ``(n_samples, n_bases, n_classes)``, a column per class even where a fold lacked one.
     The ``(base, fold)`` fits run in parallel with ``n_jobs`` (one torch thread each). With
     ``fold_seeds``, the model of fold ``k`` has every ``random_state`` set to ``fold_seeds[k]``.
     With ``return_models``, also the fitted models, a list per base.
@@ -188,7 +211,9 @@ def out_of_fold_predictions(names, bases, X, y, cv, owner: str, verbose: int = 0
     for j in range(len(bases)):
         models.append(fitted[j * len(splits):(j + 1) * len(splits)])
         for model, (_, test) in zip(models[-1], splits):
-            pred = np.asarray(model.predict(_safe_indexing(X, test)), dtype=float)
+            X_test = _safe_indexing(X, test)
+            pred = np.asarray(model.predict(X_test), dtype=float) if classes is None else \
+                aligned_proba(model, X_test, classes)
             if oof is None:
                 oof = np.full((n, len(bases), *pred.shape[1:]), np.nan)
             oof[test, j] = pred
@@ -202,8 +227,14 @@ class FoldModels:
     ``estimators_`` are the fold models, ``predict(X, return_std=True)`` also gives their spread.
     """
 
-    def __init__(self, estimators):
+    def __init__(self, estimators, classes=None):
         self.estimators_ = list(estimators)
+        if classes is not None:
+            self.classes_ = np.asarray(classes)
+
+    def predict_proba(self, X):
+        """The mean of the fold models' class probabilities (a classifier's committee)."""
+        return np.mean([aligned_proba(m, X, self.classes_) for m in self.estimators_], axis=0)
 
     def transform(self, X):
         return np.stack([np.asarray(m.predict(X), dtype=float) for m in self.estimators_], axis=1)
@@ -214,8 +245,8 @@ class FoldModels:
         return (mean, predictions.std(axis=1)) if return_std else mean
 
 
-class BaseFusion(TransformerMixin, RegressorMixin, _BaseComposition):
-    """What late fusion and stacking share: nested parameters, refitting the bases, their predictions.
+class FusionBase(TransformerMixin, _BaseComposition):
+    """What late fusion and stacking share, regressors and classifiers: nested parameters, refitting the bases.
 
     Like scikit-learn's heterogeneous ensembles: ``X`` goes to every base untouched (a list of
     Structures for Pipelines that start with a featurizer, a 2-D array for ordinary estimators), a base
@@ -246,7 +277,10 @@ class BaseFusion(TransformerMixin, RegressorMixin, _BaseComposition):
             from sklearn.utils.validation import _check_sample_weight
 
             sample_weight = _check_sample_weight(sample_weight, np.zeros((n_samples, 1)))
-        return names, bases, X, prepare_targets(y, n_samples, owner), sample_weight
+        return names, bases, X, self._prepare_targets(y, n_samples), sample_weight
+
+    def _prepare_targets(self, y, n_samples):
+        return prepare_targets(y, n_samples, type(self).__name__)
 
     def _refit_bases(self, names, bases, X, y, n_jobs=None, sample_weight=None) -> None:
         owner = type(self).__name__
@@ -309,4 +343,89 @@ class BaseFusion(TransformerMixin, RegressorMixin, _BaseComposition):
             tags.input_tags.two_d_array = all(t.two_d_array for t in inner)
             tags.input_tags.sparse = all(t.sparse for t in inner)
             tags.input_tags.allow_nan = all(t.allow_nan for t in inner)
+        return tags
+
+
+class BaseFusion(RegressorMixin, FusionBase):
+    """Late fusion and stacking of regressors."""
+
+
+class BaseFusionClassifier(ClassifierMixin, FusionBase):
+    """Late fusion and stacking of classifiers: labels checked, ``classes_`` set, probabilities blended."""
+
+    def _prepare_targets(self, y, n_samples):
+        from sklearn.utils.multiclass import check_classification_targets
+        from sklearn.utils.validation import column_or_1d
+
+        owner = type(self).__name__
+        if y is None:
+            raise ValueError(f"{owner} requires y to be passed, but the target y is None.")
+        y = column_or_1d(y, warn=True)
+        if len(y) != n_samples:
+            raise ValueError(f"{owner}: y must have one label per sample ({n_samples}), got {len(y)}.")
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(f"{owner} needs at least 2 classes in y; it has 1 class, {self.classes_.tolist()}.")
+        return y
+
+    def _base_probabilities(self, X) -> np.ndarray:
+        """``(n_samples, n_estimators, n_classes)`` probabilities of the fitted bases."""
+        check_is_fitted(self, "estimators_")
+        X = as_indexable(X)
+        check_samples(X, type(self).__name__)
+        return np.stack([aligned_proba(est, X, self.classes_) for est in self.estimators_], axis=1)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of ``transform``'s columns: ``<base>`` (the probability of ``classes_[1]``) for two
+        classes, ``<base>_<class>`` for more.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored.
+
+        Returns
+        -------
+        ndarray of str
+        """
+        check_is_fitted(self, "estimators_")
+        names = list(self.named_estimators_)
+        if len(self.classes_) > 2:
+            names = [f"{name}_{label}" for name in names for label in self.classes_]
+        return np.asarray(names, dtype=object)
+
+    def transform(self, X) -> np.ndarray:
+        """Each base's class probabilities: of ``classes_[1]`` for two classes (``(n, n_estimators)``),
+        of every class for more (``(n, n_estimators * n_classes)``, base by base).
+
+        Parameters
+        ----------
+        X : list, array or Series of samples (e.g. Structures)
+
+        Returns
+        -------
+        ndarray
+        """
+        check_is_fitted(self, "estimators_")
+        proba = self._base_probabilities(X)
+        return proba[:, :, 1] if len(self.classes_) == 2 else proba.reshape(len(proba), -1)
+
+    def predict(self, X):
+        """The most probable class of each sample.
+
+        Parameters
+        ----------
+        X : list, array or Series of samples (e.g. Structures)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "estimators_")
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = False
         return tags

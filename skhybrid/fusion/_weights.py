@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize, sparse
 
-__all__ = ["blend", "simplex_weights"]
+__all__ = ["blend", "simplex_log_loss_weights", "simplex_weights"]
 
 
 def blend(predictions: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -73,4 +73,37 @@ def simplex_weights(predictions: np.ndarray, y: np.ndarray, metric="mae", sample
             candidates.append(result.x)
         weights = min(candidates, key=loss)
     weights = np.clip(weights, 0, None)
+    return weights / weights.sum()
+
+
+def simplex_log_loss_weights(proba: np.ndarray, y_index: np.ndarray, sample_weight=None) -> np.ndarray:
+    """Non-negative weights summing to one whose blend of probabilities has the least log loss.
+
+    ``proba`` is ``(n, m, C)``: base ``j``'s probability of class ``c`` for sample ``i``; ``y_index``
+    holds each sample's class as a column index. The mean log loss of a convex blend is convex in the
+    weights (minus the log of a linear function), so SLSQP from the uniform blend, with the exact
+    gradient, finds the optimum; the best of it, the uniform blend and each single base is kept.
+    """
+    proba = np.asarray(proba, dtype=float)
+    n, m, _ = proba.shape
+    if m == 1:
+        return np.ones(1)
+    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    w = w / w.sum()
+    # the probability each base gave the true class: (n, m)
+    P = np.clip(proba[np.arange(n), :, np.asarray(y_index)], 0, 1)
+    eps = 1e-15
+
+    def loss(v):
+        return -np.sum(w * np.log(np.clip(P @ v, eps, None)))
+
+    def grad(v):
+        return -P.T @ (w / np.clip(P @ v, eps, None))
+
+    candidates = [np.full(m, 1 / m), *np.eye(m)]
+    result = optimize.minimize(loss, candidates[0], jac=grad, method="SLSQP", bounds=[(0, 1)] * m,
+                               constraints=[{"type": "eq", "fun": lambda v: v.sum() - 1}])
+    if result.success:
+        candidates.append(result.x)
+    weights = np.clip(min(candidates, key=loss), 0, None)
     return weights / weights.sum()

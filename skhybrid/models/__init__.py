@@ -1,10 +1,15 @@
-"""Graph-network regressors (skorch inside, scikit-learn outside)."""
+"""Graph-network regressors and classifiers (skorch inside, scikit-learn outside)."""
 
-from ._base import GraphRegressor
+from ._base import GraphEstimator, GraphRegressor
+from ._classification_loss import WeightedLogLoss
+from ._classifier import GraphClassifier
+from ._classifiers import ALIGNNClassifier, CGCNNClassifier, MEGNetClassifier, SchNetClassifier
 from ._ensemble import SeedEnsembleRegressor
 from ._loss import MaskedMultiTaskLoss
 from ._regressors import ALIGNNRegressor, CGCNNRegressor, MEGNetRegressor, SchNetRegressor
 from ._target import AutoTargetTransformRegressor
 
-__all__ = ["ALIGNNRegressor", "AutoTargetTransformRegressor", "CGCNNRegressor", "GraphRegressor",
-           "MaskedMultiTaskLoss", "MEGNetRegressor", "SchNetRegressor", "SeedEnsembleRegressor"]
+__all__ = ["ALIGNNClassifier", "ALIGNNRegressor", "AutoTargetTransformRegressor", "CGCNNClassifier",
+           "CGCNNRegressor", "GraphClassifier", "GraphEstimator", "GraphRegressor", "MaskedMultiTaskLoss",
+           "MEGNetClassifier", "MEGNetRegressor", "SchNetClassifier", "SchNetRegressor", "SeedEnsembleRegressor",
+           "WeightedLogLoss"]

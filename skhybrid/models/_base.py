@@ -1,4 +1,4 @@
-"""GraphRegressor: the scikit-learn estimator every graph network shares."""
+"""GraphEstimator, the training machinery every graph network shares, and GraphRegressor on it."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from ._callbacks import EpochProgressBar, LinearDecay, SmoothedValidLoss, StopOn
 from ._data import GraphDataset, GraphSizes, check_graphs, check_targets
 from ._loss import MaskedMultiTaskLoss
 
-__all__ = ["GraphRegressor"]
+__all__ = ["GraphEstimator", "GraphRegressor"]
 
 #: prefixes of the parameters passed through to the skorch net (as in skorch)
 PASSTHROUGH_PREFIXES = ("module__", "optimizer__", "iterator_train__", "iterator_valid__", "callbacks__")
@@ -30,107 +30,14 @@ PASSTHROUGH_PREFIXES = ("module__", "optimizer__", "iterator_train__", "iterator
 DATA_SIZE_ARGUMENTS = ("n_node_features", "n_edge_features", "n_global_features", "n_angle_features", "n_targets")
 
 
-class GraphRegressor(RegressorMixin, BaseEstimator):
-    """Train a graph network on crystal graphs, the scikit-learn way.
+class GraphEstimator(BaseEstimator):
+    """What :class:`GraphRegressor` and :class:`~skhybrid.models.GraphClassifier` share.
 
-    ``X`` is a list of graphs from :class:`~skhybrid.featurizers.StructureGraphizer`
-    (put one in front in a Pipeline to fit on Structures); ``y`` has shape
-    ``(n,)`` or ``(n, k)``, with NaN for a missing label. Training runs a
-    skorch ``NeuralNet`` (``net_``) with:
-
-    - targets standardised per column, predictions in the original units
-      (1-D for one target); the global state ``u`` standardised too;
-    - a loss masked where labels are missing, tasks combined with
-      ``task_weights`` or learned uncertainty weights (Kendall et al. 2018);
-    - an explicit validation split (``validation_fraction``, seeded) for early
-      stopping with the best epoch's weights restored, and a learning-rate
-      schedule on the validation loss;
-    - ``device="auto"``: CUDA when present. A fitted model pickles (joblib)
-      and loads on a machine without CUDA.
-
-    Ctrl-C during ``fit`` ends training early and keeps the best weights so far.
-
-    Parameters
-    ----------
-    module : torch.nn.Module class, default=None
-        The network; ``None`` uses the subclass's (e.g. :class:`~skhybrid.nn.CGCNN`).
-        Its data sizes are filled in by ``fit``; set its other arguments with
-        ``module__name=value`` (e.g. ``module__hidden_channels=128``).
-    loss : {"mae", "mse", "huber"}, default="mae"
-        Training loss on the standardised targets.
-    task_weights : array-like of shape (k,), "uncertainty" or None, default=None
-        Fixed weights of the targets' losses, or weights learned as
-        homoscedastic uncertainties; ``None`` weighs targets equally.
-    max_epochs : int, default=300
-    batch_size : int, default=64
-        Also the prediction batch size, which bounds ``predict``'s memory.
-    lr : float, default=1e-3
-    weight_decay : float, default=0.0
-    optimizer : torch optimizer class, default=torch.optim.AdamW
-        Further arguments as ``optimizer__name=value``.
-    lr_schedule : {"plateau", "cosine", "linear", "constant"}, default="plateau"
-        ``"plateau"`` halves the rate after ``patience // 3`` epochs without
-        improvement of the validation loss; ``"cosine"`` anneals to zero over
-        ``max_epochs``; ``"linear"`` holds ``lr`` for the first tenth of
-        ``max_epochs``, then decays it linearly to ``lr / 100`` at the last
-        epoch (kgcnn's Matbench MEGNet recipe).
-    validation_fraction : float in [0, 1), default=0.1
-        Share of the training data held out for early stopping; ``0`` trains
-        for ``max_epochs`` and keeps the last weights.
-    patience : int, default=30
-        Epochs without improvement of the validation loss before stopping.
-    validation_smoothing : float in [0, 1), default=0.0
-        Exponential smoothing of the validation loss that early stopping, the
-        ``"plateau"`` schedule and the choice of the kept epoch watch:
-        ``s * previous + (1 - s) * valid_loss`` (history key
-        ``valid_loss_smooth``). A small validation split gives a noisy loss
-        whose minimum over many epochs is often a lucky early epoch; ``0.9``
-        averages over about ten epochs. ``0`` watches the raw loss. Has no
-        effect with ``validation_fraction=0``.
-    device : {"auto", "cpu", "cuda", ...}, default="auto"
-    random_state : int, RandomState or None, default=None
-        Seeds weights, shuffling, dropout and the validation split; an int
-        gives identical predictions on a rerun on the same machine with one
-        torch thread (``skhybrid.utils.torch_threads(1)``, the benchmark
-        runner's default). With several threads torch's parallel sums may
-        differ in the last digits from run to run (measured: 2e-7 relative
-        after a few epochs), and another thread count sums in another order,
-        so training drifts apart from there.
-    verbose : int, default=0
-        0 is silent, 1 prints the epoch table.
-    callbacks : list of skorch callbacks or (name, callback) pairs, default=None
-        Added to the built-in ones (e.g. an Optuna pruning callback).
-    **kwargs
-        ``module__*``, ``optimizer__*``, ``iterator_train__*``,
-        ``iterator_valid__*`` and ``callbacks__*`` parameters, as in skorch.
-
-    Attributes
-    ----------
-    net_ : skorch.NeuralNet
-        The trained network; ``net_.history`` holds the epoch table.
-    n_targets_ : int
-    n_node_features_, n_edge_features_, n_global_features_, n_angle_features_ : int
-        Feature widths of the graphs seen in ``fit``; ``predict`` checks them.
-    target_mean_, target_scale_ : ndarray of shape (k,)
-    best_epoch_ : int
-        Epoch whose weights were kept.
-    device_ : str
-
-    Examples
-    --------
-    >>> from pymatgen.core import Lattice, Structure
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from skhybrid import StructureGraphizer
-    >>> from skhybrid.models import GraphRegressor
-    >>> from skhybrid.nn import CGCNN
-    >>> structures = [Structure.from_spacegroup("Fm-3m", Lattice.cubic(a), ["Na", "Cl"],
-    ...                                         [[0, 0, 0], [0.5, 0.5, 0.5]]) for a in (5.4, 5.6, 5.8, 6.0)]
-    >>> y = [s.volume for s in structures]
-    >>> model = make_pipeline(StructureGraphizer(),
-    ...                       GraphRegressor(CGCNN, max_epochs=3, validation_fraction=0, random_state=0,
-    ...                                      module__hidden_channels=16))
-    >>> model.fit(structures, y).predict(structures).shape
-    (4,)
+    Parameters, the skorch net, batching, seeding, the validation split, the
+    learning-rate schedules and early stopping live here; a subclass says how
+    targets become the network's outputs (``_encode_targets``), which loss
+    trains it (``_criterion_params``) and what ``predict`` returns. The
+    parameters are documented on :class:`GraphRegressor`.
     """
 
     _default_module = None
@@ -259,25 +166,18 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         module = self._module_class()
         module_kwargs = self._module_kwargs(module)
         graphs, sizes = check_graphs(X, self._required_fields(module), estimator=type(self).__name__)
-        y = check_targets(y, len(graphs))
-        n_targets = y.shape[1]
-        task_weights = self._check_task_weights(n_targets)
+        y_encoded = self._encode_targets(y, len(graphs))
 
-        self.n_targets_ = n_targets
         self.n_node_features_ = sizes.n_node_features
         self.n_edge_features_ = sizes.n_edge_features
         self.n_global_features_ = sizes.n_global_features
         self.n_angle_features_ = sizes.n_angle_features
-        self.target_mean_ = np.nanmean(y, axis=0)
-        scale = np.nanstd(y, axis=0)
-        self.target_scale_ = np.where(scale > 0, scale, 1.0)
         self._fit_global_scaling(graphs)
         self.device_ = _resolve_device(self.device)
 
-        y_scaled = torch.as_tensor((y - self.target_mean_) / self.target_scale_, dtype=torch.float32)
-        dataset = self._dataset(graphs, y_scaled, self._input_fields(module))
+        dataset = self._dataset(graphs, y_encoded, self._input_fields(module))
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        net = self._build_net(module, module_kwargs, sizes, n_targets, task_weights, seed)
+        net = self._build_net(module, module_kwargs, sizes, seed)
         cuda_devices = [torch.cuda.current_device()] if self.device_.startswith("cuda") else []
         with torch.random.fork_rng(devices=cuda_devices):
             torch.manual_seed(seed)
@@ -285,24 +185,6 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         self.net_ = net
         self.best_epoch_ = self._best_epoch(net)
         return self
-
-    def predict(self, X):
-        """Predict in the targets' units, in batches of ``batch_size``.
-
-        Parameters
-        ----------
-        X : list of CrystalGraph
-            Graphs from :class:`~skhybrid.featurizers.StructureGraphizer`, built
-            with the settings used in ``fit``.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
-            1-D for one target.
-        """
-        out = self._forward(X, "forward")
-        out = out * self.target_scale_ + self.target_mean_
-        return out[:, 0] if self.n_targets_ == 1 else out
 
     def _forward(self, X, method: str = "forward"):
         """Run ``module_.<method>`` over ``X`` in batches of ``batch_size``, in eval mode.
@@ -331,6 +213,18 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         return arrays if len(arrays) > 1 else arrays[0]
 
     # --- helpers ------------------------------------------------------------------------------
+
+    def _encode_targets(self, y, n_samples: int) -> torch.Tensor:
+        """Check ``y``, set the fitted target attributes, return the training targets ``(n, k)``."""
+        raise NotImplementedError
+
+    def _n_outputs(self) -> int:
+        """The network's output width (its ``n_targets``)."""
+        raise NotImplementedError
+
+    def _criterion_params(self) -> dict:
+        """The skorch ``criterion`` and its ``criterion__*`` arguments."""
+        raise NotImplementedError
 
     def _check_task_weights(self, n_targets):
         if self.task_weights is None or isinstance(self.task_weights, str):
@@ -368,7 +262,7 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
     def _dataset(self, graphs, y, fields):
         return GraphDataset(graphs, y, fields or tuple(graphs[0].keys()), self.global_mean_, self.global_scale_)
 
-    def _build_net(self, module, module_kwargs, sizes, n_targets, task_weights, seed):
+    def _build_net(self, module, module_kwargs, sizes, seed):
         prefixed = self._prefixed_params()
         passthrough = {key: value for key, value in prefixed.items() if not key.startswith("module__")}
         validate = self.validation_fraction > 0
@@ -403,12 +297,8 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
             module__n_edge_features=sizes.n_edge_features,
             module__n_global_features=sizes.n_global_features,
             module__n_angle_features=sizes.n_angle_features,
-            module__n_targets=n_targets,
-            criterion=MaskedMultiTaskLoss,
-            criterion__n_tasks=n_targets,
-            criterion__loss=self.loss,
-            criterion__task_weights=None if isinstance(task_weights, str) else task_weights,
-            criterion__uncertainty=isinstance(task_weights, str),
+            module__n_targets=self._n_outputs(),
+            **self._criterion_params(),
             optimizer=self.optimizer,
             lr=self.lr,
             optimizer__weight_decay=self.weight_decay,
@@ -433,8 +323,7 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
                            self.n_angle_features_)
         wanted = getattr(self, "device_", "cpu")
         self.device_ = wanted if wanted.startswith("cuda") and torch.cuda.is_available() else "cpu"
-        net = self._build_net(module, self._module_kwargs(module), sizes, self.n_targets_,
-                              self._check_task_weights(self.n_targets_), seed=0)
+        net = self._build_net(module, self._module_kwargs(module), sizes, seed=0)
         net.initialize()
         net.module_.load_state_dict(module_state)
         net.criterion_.load_state_dict(criterion_state)
@@ -454,22 +343,169 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
+        return tags
+
+
+class GraphRegressor(RegressorMixin, GraphEstimator):
+    """Train a graph network on crystal graphs, the scikit-learn way.
+
+    ``X`` is a list of graphs from :class:`~skhybrid.featurizers.StructureGraphizer`
+    (put one in front in a Pipeline to fit on Structures); ``y`` has shape
+    ``(n,)`` or ``(n, k)``, with NaN for a missing label. Training runs a
+    skorch ``NeuralNet`` (``net_``) with:
+
+    - targets standardised per column, predictions in the original units
+      (1-D for one target); the global state ``u`` standardised too;
+    - a loss masked where labels are missing, tasks combined with
+      ``task_weights`` or learned uncertainty weights (Kendall et al. 2018);
+    - an explicit validation split (``validation_fraction``, seeded) for early
+      stopping with the best epoch's weights restored, and a learning-rate
+      schedule on the validation loss;
+    - ``device="auto"``: CUDA when present. A fitted model pickles (joblib)
+      and loads on a machine without CUDA.
+
+    Ctrl-C during ``fit`` ends training early and keeps the best weights so far.
+
+    Parameters
+    ----------
+    module : torch.nn.Module class, default=None
+        The network; ``None`` uses the subclass's (e.g. :class:`~skhybrid.nn.CGCNN`).
+        Its data sizes are filled in by ``fit``; set its other arguments with
+        ``module__name=value`` (e.g. ``module__hidden_channels=128``).
+    loss : {"mae", "mse", "huber"}, default="mae"
+        Training loss on the standardised targets.
+    task_weights : array-like of shape (k,), "uncertainty" or None, default=None
+        Fixed weights of the targets' losses, or weights learned as
+        homoscedastic uncertainties; ``None`` weighs targets equally.
+    max_epochs : int, default=300
+    batch_size : int, default=64
+        Also the prediction batch size, which bounds ``predict``'s memory.
+    lr : float, default=1e-3
+    weight_decay : float, default=0.0
+    optimizer : torch optimizer class, default=torch.optim.AdamW
+        Further arguments as ``optimizer__name=value``.
+    lr_schedule : {"plateau", "cosine", "linear", "constant"}, default="plateau"
+        ``"plateau"`` halves the rate after ``patience // 3`` epochs without
+        improvement of the validation loss; ``"cosine"`` anneals to zero over
+        ``max_epochs``; ``"linear"`` holds ``lr`` for the first tenth of
+        ``max_epochs``, then decays it linearly to ``lr / 100`` at the last
+        epoch (kgcnn's Matbench MEGNet recipe).
+    validation_fraction : float in [0, 1), default=0.1
+        Share of the training data held out for early stopping; ``0`` trains
+        for ``max_epochs`` and keeps the last weights.
+    patience : int, default=30
+        Epochs without improvement of the validation loss before stopping.
+    validation_smoothing : float in [0, 1), default=0.0
+        Exponential smoothing of the validation loss that early stopping, the
+        ``"plateau"`` schedule and the choice of the kept epoch watch:
+        ``s * previous + (1 - s) * valid_loss`` (history key
+        ``valid_loss_smooth``). A small validation split gives a noisy loss
+        whose minimum over many epochs is often a lucky early epoch; ``0.9``
+        averages over about ten epochs. ``0`` watches the raw loss. Has no
+        effect with ``validation_fraction=0``.
+    device : {"auto", "cpu", "cuda", ...}, default="auto"
+    random_state : int, RandomState or None, default=None
+        Seeds weights, shuffling, dropout and the validation split; an int
+        gives identical predictions on a rerun on the same machine with one
+        torch thread (``skhybrid.utils.torch_threads(1)``, the benchmark
+        runner's default). With several threads torch's parallel sums may
+        differ in the last digits from run to run (measured: 2e-7 relative
+        after a few epochs), and another thread count sums in another order,
+        so training drifts apart from there.
+    verbose : int, default=0
+        0 is silent, 1 prints the epoch table.
+    callbacks : list of skorch callbacks or (name, callback) pairs, default=None
+        Added to the built-in ones (e.g. an Optuna pruning callback).
+    **kwargs
+        ``module__*``, ``optimizer__*``, ``iterator_train__*``,
+        ``iterator_valid__*`` and ``callbacks__*`` parameters, as in skorch.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The trained network; ``net_.history`` holds the epoch table.
+    n_targets_ : int
+    n_node_features_, n_edge_features_, n_global_features_, n_angle_features_ : int
+        Feature widths of the graphs seen in ``fit``; ``predict`` checks them.
+    target_mean_, target_scale_ : ndarray of shape (k,)
+    best_epoch_ : int
+        Epoch whose weights were kept.
+    device_ : str
+
+    Examples
+    --------
+    >>> from pymatgen.core import Lattice, Structure
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skhybrid import StructureGraphizer
+    >>> from skhybrid.models import GraphRegressor
+    >>> from skhybrid.nn import CGCNN
+    >>> structures = [Structure.from_spacegroup("Fm-3m", Lattice.cubic(a), ["Na", "Cl"],
+    ...                                         [[0, 0, 0], [0.5, 0.5, 0.5]]) for a in (5.4, 5.6, 5.8, 6.0)]
+    >>> y = [s.volume for s in structures]
+    >>> model = make_pipeline(StructureGraphizer(),
+    ...                       GraphRegressor(CGCNN, max_epochs=3, validation_fraction=0, random_state=0,
+    ...                                      module__hidden_channels=16))
+    >>> model.fit(structures, y).predict(structures).shape
+    (4,)
+    """
+
+    def _encode_targets(self, y, n_samples):
+        y = check_targets(y, n_samples)
+        self.n_targets_ = y.shape[1]
+        self._check_task_weights(self.n_targets_)
+        self.target_mean_ = np.nanmean(y, axis=0)
+        scale = np.nanstd(y, axis=0)
+        self.target_scale_ = np.where(scale > 0, scale, 1.0)
+        return torch.as_tensor((y - self.target_mean_) / self.target_scale_, dtype=torch.float32)
+
+    def _n_outputs(self):
+        return self.n_targets_
+
+    def _criterion_params(self):
+        task_weights = self._check_task_weights(self.n_targets_)
+        return dict(criterion=MaskedMultiTaskLoss, criterion__n_tasks=self.n_targets_, criterion__loss=self.loss,
+                    criterion__task_weights=None if isinstance(task_weights, str) else task_weights,
+                    criterion__uncertainty=isinstance(task_weights, str))
+
+    def predict(self, X):
+        """Predict in the targets' units, in batches of ``batch_size``.
+
+        Parameters
+        ----------
+        X : list of CrystalGraph
+            Graphs from :class:`~skhybrid.featurizers.StructureGraphizer`, built
+            with the settings used in ``fit``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            1-D for one target.
+        """
+        out = self._forward(X, "forward")
+        out = out * self.target_scale_ + self.target_mean_
+        return out[:, 0] if self.n_targets_ == 1 else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
 
 
-def extend_signature(parent_init, *, before: str, **new_parameters):
+def extend_signature(parent_init, *, before: str, defaults=None, **new_parameters):
     """The signature of ``parent_init`` with ``new_parameters`` (name=default) inserted before ``before``.
 
     For a subclass that adds parameters: its ``__init__(self, new..., **kwargs)`` passes the rest to
     the parent, and this signature (set as ``__init__.__signature__``) tells scikit-learn's
     ``get_params``, ``clone`` and ``repr`` every parameter, the parent's included, without a copy of
-    the parent's list that would fall behind when the parent gains one.
+    the parent's list that would fall behind when the parent gains one. ``defaults`` ({name: value})
+    changes the default of a parent's parameter (the subclass's ``__init__`` must use the same).
+    New parameters take the kind (positional or keyword-only) of the one they are inserted before.
     """
     signature = inspect.signature(parent_init)
-    parameters = list(signature.parameters.values())
+    parameters = [p.replace(default=defaults[p.name]) if defaults and p.name in defaults else p
+                  for p in signature.parameters.values()]
     position = [p.name for p in parameters].index(before)
-    added = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default)
+    added = [inspect.Parameter(name, parameters[position].kind, default=default)
              for name, default in new_parameters.items()]
     return signature.replace(parameters=parameters[:position] + added + parameters[position:])
 
@@ -489,3 +525,20 @@ def _check_prefixed(kwargs: dict, owner: str) -> None:
             f"{owner} got unexpected argument(s) {', '.join(unknown)}; extra arguments must start with "
             f"{', '.join(PASSTHROUGH_PREFIXES)}."
         )
+
+
+def _document_base():
+    """GraphEstimator lists the parameters it holds: GraphRegressor's documentation of them."""
+    shared = GraphRegressor.__doc__
+    if GraphEstimator.__doc__ is None or shared is None:
+        return
+    GraphEstimator.__doc__ += "\n" + shared[shared.index("    Parameters\n"):shared.index("    Attributes\n")] + """
+    Examples
+    --------
+    >>> from skhybrid.models import CGCNNClassifier, CGCNNRegressor, GraphEstimator
+    >>> isinstance(CGCNNRegressor(), GraphEstimator), isinstance(CGCNNClassifier(), GraphEstimator)
+    (True, True)
+    """
+
+
+_document_base()

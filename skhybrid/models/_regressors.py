@@ -88,13 +88,14 @@ class SchNetRegressor(GraphRegressor):
     _default_module = SchNet
 
 
-def with_parent_docs(cls, start="    Parameters\n", end="    Examples\n", before="    Examples\n"):
-    """Copy :class:`GraphRegressor`'s docstring from ``start`` up to ``end`` into ``cls``'s, before ``before``.
+def with_parent_docs(cls, start="    Parameters\n", end="    Examples\n", before="    Examples\n", parent=None):
+    """Copy ``parent``'s docstring (:class:`GraphRegressor`'s by default) from ``start`` up to ``end`` into
+    ``cls``'s, before ``before``.
 
-    The subclasses take GraphRegressor's parameters through its signature, not a copy of it; their
+    The subclasses take the parent's parameters through its signature, not a copy of it; their
     docstrings take the documentation the same way, so neither can drift from the parent.
     """
-    shared = GraphRegressor.__doc__
+    shared = (parent or GraphRegressor).__doc__
     if cls.__doc__ is None or shared is None:  # python -OO strips docstrings
         return cls
     cls.__doc__ = cls.__doc__.replace(before, shared[shared.index(start):shared.index(end)] + before, 1)

@@ -138,9 +138,9 @@ def _own_space(estimator) -> dict:
     from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 
     from ..featurizers import StructureGraphizer
-    from ..models import GraphRegressor
+    from ..models import GraphEstimator
 
-    if isinstance(estimator, GraphRegressor):
+    if isinstance(estimator, GraphEstimator):
         return _graph_regressor_space(estimator)
     if isinstance(estimator, StructureGraphizer):
         return {"cutoff": FloatDistribution(5.0, 10.0), "max_neighbors": IntDistribution(8, 16)}
@@ -259,16 +259,16 @@ def check_search_space(estimator, space) -> None:
 
 
 def graph_regressor_paths(estimator, params=None) -> list[str]:
-    """``set_params`` prefixes of every GraphRegressor in ``estimator`` (``""`` for itself)."""
-    from ..models import GraphRegressor
+    """``set_params`` prefixes of every graph network in ``estimator`` (``""`` for itself)."""
+    from ..models import GraphEstimator
 
     params = estimator.get_params(deep=True) if params is None else params
-    paths = [""] if isinstance(estimator, GraphRegressor) else []
-    return paths + [f"{key}__" for key, value in params.items() if isinstance(value, GraphRegressor)]
+    paths = [""] if isinstance(estimator, GraphEstimator) else []
+    return paths + [f"{key}__" for key, value in params.items() if isinstance(value, GraphEstimator)]
 
 
 def _is_network_passthrough(estimator, params, key: str) -> bool:
-    """``module__*``-style keys of a GraphRegressor are valid before they are first set."""
+    """``module__*``-style keys of a graph network are valid before they are first set."""
     from ..models._base import PASSTHROUGH_PREFIXES
 
     return any(key.startswith(path) and key[len(path):].startswith(PASSTHROUGH_PREFIXES)

@@ -11,7 +11,11 @@ __all__ = ["fit_all"]
 
 
 def _fit(fit, threads):
-    with torch_threads(threads):
+    from joblib import parallel_config
+
+    # no parallel work inside a parallel fit: under joblib's Dask backend a nested Parallel(n_jobs=None)
+    # would spread over the whole cluster and sum in arrival order, so results would depend on the backend
+    with torch_threads(threads), parallel_config(backend="sequential"):
         return fit()
 
 
@@ -21,7 +25,10 @@ def fit_all(fits, *, n_jobs=None, desc=None, unit="fit"):
     Each parallel worker trains with one torch thread: workers that each take
     every core oversubscribe the machine (measured: a busy neighbour slows
     two-thread training about 6x, one-thread training not at all). With one
-    job the calls run here, under the caller's own thread setting.
+    job the calls run here, under the caller's own thread setting. The calls go
+    to joblib's active backend: local processes by default, a Dask cluster's
+    workers under ``joblib.parallel_config(backend="dask")``, with the same
+    results (nothing inside a parallel call runs in parallel again).
 
     Parameters
     ----------

@@ -136,3 +136,57 @@ def write_crystal_folder(folder, n=36, seed=0):
         rows.append({"file": f"c{i:02d}.cif", "y": value})
     pd.DataFrame(rows).to_csv(folder / "targets.csv", index=False)
     return folder
+
+
+def miniature_matbench(task, source_folder, monkeypatch, n=30, seed=0):
+    """A small stand-in for a Matbench task's official file, served as its download; return the metadata.
+
+    Writes ``source_folder/<task>.json.gz`` with ``n`` rows of the task's columns (synthetic crystals, or
+    their formulas for composition tasks; booleans for classification tasks, numbers otherwise), and points
+    the loader at it: matminer's URL and sha256 for the task become the file's ``file://`` URL and hash,
+    and Matbench's metadata and official split become ``n`` rows in five shuffled folds. The real
+    download, checksum and parsing code then runs unchanged on it.
+    """
+    import gzip
+    import hashlib
+    from pathlib import Path
+
+    import numpy as np
+    import pandas as pd
+    from sklearn.model_selection import KFold
+
+    from ..datasets import _matbench
+
+    meta = dict(_matbench._matbench_json("matbench_v0.1_dataset_metadata.json")[task])
+    structures, values = synthetic_crystals(n, seed=seed)
+    if meta["task_type"] == "classification":
+        values = values > np.median(values)
+    inputs = [s.as_dict() for s in structures] if meta["input_type"] == "structure" else \
+        [s.composition.reduced_formula for s in structures]
+    frame = pd.DataFrame({meta["input_type"]: inputs, meta["target"]: values})
+    path = Path(source_folder) / f"{task}.json.gz"
+    path.write_bytes(gzip.compress(frame.to_json(orient="split").encode(), mtime=0))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    files = dict(_matbench._matminer_metadata())
+    files[task] = dict(files[task], url=path.resolve().as_uri(), hash=digest)
+    meta["n_samples"] = n
+    short = task.removeprefix("matbench_").replace("_", "-")
+    ids = [f"mb-{short}-{i + 1:0{len(str(n))}d}" for i in range(n)]
+    splits = {f"fold_{k}": {"train": [ids[i] for i in train], "test": [ids[i] for i in test]}
+              for k, (train, test) in enumerate(KFold(5, shuffle=True, random_state=0).split(ids))}
+    originals = {name: _matbench._matbench_json(name) for name in
+                 ("matbench_v0.1_dataset_metadata.json", "matbench_v0.1_validation.json")}
+    patched = {"matbench_v0.1_dataset_metadata.json": {**originals["matbench_v0.1_dataset_metadata.json"],
+                                                        task: meta},
+               "matbench_v0.1_validation.json": {**originals["matbench_v0.1_validation.json"],
+                                                 "splits": {**originals["matbench_v0.1_validation.json"]["splits"],
+                                                            task: splits}}}
+    monkeypatch.setattr(_matbench, "_matbench_json", lambda name: patched[name])
+    monkeypatch.setattr(_matbench, "_matminer_metadata", lambda: files)
+    # the matbench package records and scores results files against its own copy of the split
+    import matbench.task
+    from matbench.util import RecursiveDotDict
+
+    monkeypatch.setitem(matbench.task.mbv01_validation["splits"], task, RecursiveDotDict(splits))
+    return meta

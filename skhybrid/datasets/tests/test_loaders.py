@@ -284,3 +284,33 @@ def test_unreachable_download_names_url_and_fix(tmp_path):
     with pytest.raises(OSError, match=r"Could not download .*absent.json.gz.*SKHYBRID_DATA_DIR"):
         _base.fetch_file(url, tmp_path / "home" / "f.json.gz", progress=False)
     assert list((tmp_path / "home").iterdir()) == []
+
+
+# --- every Matbench task: the download-and-verify path on a small file made here ---------------
+
+
+@pytest.mark.parametrize("task", _matbench.MATBENCH_TASKS)
+def test_every_matbench_task_downloads_verifies_and_loads(task, tmp_path, monkeypatch):
+    from skhybrid.utils._testing import miniature_matbench
+
+    source = tmp_path / "source"
+    source.mkdir()
+    meta = miniature_matbench(task, source, monkeypatch, n=20)
+    home = tmp_path / "home"
+    data = load_matbench(task, data_home=home)
+    assert (home / "matbench" / f"{task}.json.gz").is_file()  # downloaded, checksum matched
+    assert data.task_type == meta["task_type"]
+    assert [len(test) for _, test in data.folds] == [4] * 5
+    target = data.targets[meta["target"]]
+    if meta["task_type"] == "classification":
+        assert target.dtype == bool and set(target) == {False, True}
+    else:
+        assert np.issubdtype(target.dtype, np.floating)
+    inputs = data.structures if meta["input_type"] == "structure" else data.compositions
+    assert len(inputs) == 20 and (data.compositions is None) == (meta["input_type"] == "structure")
+
+    # the second load reads the file it downloaded; a file changed since fails the strict check
+    path = home / "matbench" / f"{task}.json.gz"
+    path.write_bytes(path.read_bytes() + b"\0")
+    with pytest.raises((ValueError, OSError)):
+        load_matbench(task, data_home=home, verify="strict")
