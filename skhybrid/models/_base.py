@@ -56,6 +56,7 @@ class GraphEstimator(BaseEstimator):
         "patience": [Interval(Integral, 1, None, closed="left")],
         "validation_smoothing": [Interval(Real, 0, 1, closed="left")],
         "device": [str],
+        "accelerate": ["boolean", dict, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
@@ -63,8 +64,8 @@ class GraphEstimator(BaseEstimator):
 
     def __init__(self, module=None, *, loss="mae", task_weights=None, max_epochs=300, batch_size=64, lr=1e-3,
                  weight_decay=0.0, optimizer=torch.optim.AdamW, lr_schedule="plateau", validation_fraction=0.1,
-                 patience=30, validation_smoothing=0.0, device="auto", random_state=None, verbose=0, callbacks=None,
-                 **kwargs):
+                 patience=30, validation_smoothing=0.0, device="auto", accelerate=None, random_state=None, verbose=0,
+                 callbacks=None, **kwargs):
         self.module = module
         self.loss = loss
         self.task_weights = task_weights
@@ -78,6 +79,7 @@ class GraphEstimator(BaseEstimator):
         self.patience = patience
         self.validation_smoothing = validation_smoothing
         self.device = device
+        self.accelerate = accelerate
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
@@ -173,18 +175,39 @@ class GraphEstimator(BaseEstimator):
         self.n_global_features_ = sizes.n_global_features
         self.n_angle_features_ = sizes.n_angle_features
         self._fit_global_scaling(graphs)
-        self.device_ = _resolve_device(self.device)
+        accelerator = self._accelerator()
+        self.device_ = _resolve_device(self.device) if accelerator is None else str(accelerator.device)
 
         dataset = self._dataset(graphs, y_encoded, self._input_fields(module))
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        net = self._build_net(module, module_kwargs, sizes, seed)
+        net = self._build_net(module, module_kwargs, sizes, seed, accelerator=accelerator)
         cuda_devices = [torch.cuda.current_device()] if self.device_.startswith("cuda") else []
         with torch.random.fork_rng(devices=cuda_devices):
             torch.manual_seed(seed)
             net.fit(dataset, None)
         self.net_ = net
         self.best_epoch_ = self._best_epoch(net)
+        if accelerator is not None:
+            # Accelerate trains; the fitted estimator is a plain one on the trained weights, which pickles,
+            # saves and predicts on any device like any other
+            history = net.history
+            self._restore_network(net.module_.state_dict(), net.criterion_.state_dict())
+            self.net_.history = history
         return self
+
+    def _accelerator(self):
+        """The ``accelerate.Accelerator`` that ``accelerate`` asks for, or None."""
+        if not self.accelerate:
+            return None
+        try:
+            from accelerate import Accelerator
+        except ImportError as error:
+            raise ImportError(f"{type(self).__name__}(accelerate=...) trains through Hugging Face Accelerate, which "
+                              'is not installed: pip install "skhybrid[accelerate]" (or "accelerate").') from error
+        settings = {} if self.accelerate is True else dict(self.accelerate)
+        if self.device == "cpu":
+            settings.setdefault("cpu", True)
+        return Accelerator(**settings)
 
     def _forward(self, X, method: str = "forward"):
         """Run ``module_.<method>`` over ``X`` in batches of ``batch_size``, in eval mode.
@@ -262,7 +285,7 @@ class GraphEstimator(BaseEstimator):
     def _dataset(self, graphs, y, fields):
         return GraphDataset(graphs, y, fields or tuple(graphs[0].keys()), self.global_mean_, self.global_scale_)
 
-    def _build_net(self, module, module_kwargs, sizes, seed):
+    def _build_net(self, module, module_kwargs, sizes, seed, accelerator=None):
         prefixed = self._prefixed_params()
         passthrough = {key: value for key, value in prefixed.items() if not key.startswith("module__")}
         validate = self.validation_fraction > 0
@@ -314,7 +337,12 @@ class GraphEstimator(BaseEstimator):
             verbose=self.verbose,
         )
         net_kwargs.update(passthrough)  # the user's optimizer__/iterator_*__/callbacks__ settings win
-        return NeuralNet(**net_kwargs)
+        if accelerator is None:
+            return NeuralNet(**net_kwargs)
+        # the accelerator places module, optimizer and batches (and shards them over processes)
+        net_kwargs.update(accelerator=accelerator, device=None,
+                          callbacks__print_log__sink="auto" if self.verbose else _silent)
+        return _accelerated_net_class()(**net_kwargs)
 
     def _restore_network(self, module_state, criterion_state) -> None:
         """Rebuild ``net_`` from the fitted sizes and saved weights (:func:`skhybrid.load_model`)."""
@@ -404,6 +432,15 @@ class GraphRegressor(RegressorMixin, GraphEstimator):
         averages over about ten epochs. ``0`` watches the raw loss. Has no
         effect with ``validation_fraction=0``.
     device : {"auto", "cpu", "cuda", ...}, default="auto"
+    accelerate : bool, dict or None, default=None
+        Train through Hugging Face Accelerate (skorch's ``AccelerateMixin``):
+        ``True``, or a dict of ``accelerate.Accelerator`` arguments (e.g.
+        ``{"mixed_precision": "bf16"}``). Started with ``accelerate launch
+        script.py`` on several GPUs, each process trains on its shard of every
+        batch (distributed data parallel); in one process it is plain
+        training on Accelerate's device. The fitted estimator holds a plain
+        network on the trained weights (it saves, loads and predicts as
+        usual). Needs ``pip install "skhybrid[accelerate]"``.
     random_state : int, RandomState or None, default=None
         Seeds weights, shuffling, dropout and the validation split; an int
         gives identical predictions on a rerun on the same machine with one
@@ -508,6 +545,26 @@ def extend_signature(parent_init, *, before: str, defaults=None, **new_parameter
     added = [inspect.Parameter(name, parameters[position].kind, default=default)
              for name, default in new_parameters.items()]
     return signature.replace(parameters=parameters[:position] + added + parameters[position:])
+
+
+def _accelerated_net_class():
+    """skorch's NeuralNet with its Hugging Face Accelerate mixin (multi-GPU data parallelism, mixed precision)."""
+    from skorch.hf import AccelerateMixin
+
+    global _AcceleratedNet
+    if _AcceleratedNet is None:
+        class AcceleratedNet(AccelerateMixin, NeuralNet):
+            """NeuralNet trained through an ``accelerate.Accelerator``."""
+
+        _AcceleratedNet = AcceleratedNet
+    return _AcceleratedNet
+
+
+_AcceleratedNet = None
+
+
+def _silent(*args, **kwargs):
+    """A print that prints nothing: the epoch table of a quiet (verbose=0) accelerated net."""
 
 
 def _resolve_device(device: str) -> str:
