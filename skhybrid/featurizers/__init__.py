@@ -9,9 +9,11 @@ import importlib
 from ._magpie import MagpieFeaturizer
 from ._structure import StructureFeaturizer
 
-_LAZY = {"StructureGraphizer": "._graph", "CrystalGraph": "._crystal_graph", "clear_graph_cache": "._graph_cache"}
+_LAZY = {"StructureGraphizer": "._graph", "CrystalGraph": "._crystal_graph", "clear_graph_cache": "._graph_cache",
+         "GraphStore": "._graph_store", "write_graph_store": "._graph_store"}
 
-__all__ = ["CrystalGraph", "MagpieFeaturizer", "StructureFeaturizer", "StructureGraphizer", "clear_graph_cache"]
+__all__ = ["CrystalGraph", "GraphStore", "MagpieFeaturizer", "StructureFeaturizer", "StructureGraphizer",
+           "clear_graph_cache", "write_graph_store"]
 
 
 def __getattr__(name):

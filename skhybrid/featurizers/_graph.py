@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from numbers import Integral, Real
 
@@ -105,6 +106,13 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
     n_jobs : int, default=None
         Processes for building graphs (joblib semantics; ``None`` means 1).
         Spawning workers costs more than building a few thousand small graphs.
+    store : str, path-like or None, default=None
+        A folder for an on-disk graph store (:class:`~skhybrid.featurizers.GraphStore`):
+        ``transform`` then returns a view of the store instead of a list, graphs
+        already there (found by the cache's key, a fingerprint of the structure)
+        are not built again, new ones are added, and graph networks stream the
+        view batch by batch, so memory stays flat in the number of structures.
+        One store holds one set of graph settings; ``u`` is computed on the fly.
 
     Attributes
     ----------
@@ -148,6 +156,7 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
         "occupancy": [StrOptions({"error", "weighted"})],
         "cache": ["boolean"],
         "n_jobs": [Integral, None],
+        "store": [str, os.PathLike, None],
     }
 
     def __init__(
@@ -163,6 +172,7 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
         occupancy="error",
         cache=True,
         n_jobs=None,
+        store=None,
     ):
         self.cutoff = cutoff
         self.max_neighbors = max_neighbors
@@ -175,6 +185,7 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
         self.occupancy = occupancy
         self.cache = cache
         self.n_jobs = n_jobs
+        self.store = store
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
@@ -214,6 +225,8 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "n_edge_features_")
         structures = check_structures(X)
+        if self.store is not None:
+            return self._stored_graphs(structures)
         params = self._graph_params()
         graphs, grown_before = [None] * len(structures), []
         if self.cache:
@@ -259,6 +272,44 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
             for graph, row in zip(graphs, u):
                 graph.u = torch.from_numpy(row[None, :].copy())
         return graphs
+
+    def _stored_graphs(self, structures):
+        """A view of the on-disk store holding these structures' graphs; the missing ones are added first."""
+        import fcntl
+        from pathlib import Path
+
+        from ._graph_store import MANIFEST, GraphStore, append_to_graph_store
+
+        params = self._graph_params()
+        path = Path(self.store)
+        fingerprints = [structure_fingerprint(s) for s in structures]
+
+        def located():
+            if not (path / MANIFEST).is_file():
+                return None, np.full(len(structures), -1)
+            store = GraphStore(path)
+            if store.params != params:
+                raise ValueError(f"store={str(path)!r} holds graphs built with other settings ({store.params}); give "
+                                 "this graphizer a store of its own.")
+            return store, store.locate(fingerprints)
+
+        store, positions = located()
+        if (positions < 0).any():
+            path.mkdir(parents=True, exist_ok=True)
+            # one writer at a time: parallel fits (a fusion model's n_jobs) may add to one store together
+            with open(path / ".lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                store, positions = located()
+                missing = {}
+                for i in np.flatnonzero(positions < 0):
+                    missing.setdefault(fingerprints[i], int(i))
+                if missing:
+                    append_to_graph_store([structures[i] for i in missing.values()], path, params, n_jobs=self.n_jobs)
+                    store, positions = located()
+        view = store.subset(positions)
+        if self.global_features_ is not None:
+            view = view.with_global_features(self.global_features_.transform(structures))
+        return view
 
     def _graph_params(self) -> dict:
         return dict(

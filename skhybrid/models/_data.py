@@ -48,6 +48,14 @@ def check_graphs(X, required_fields=(), *, estimator: str = "estimator") -> tupl
     fix: a graphizer in front), lacks a field the model needs, or has other
     feature widths than the first graph.
     """
+    from ..featurizers._graph_store import GraphStore
+
+    if isinstance(X, GraphStore):
+        # one graphizer wrote every graph of a store: the first one speaks for all, and the store streams
+        if not len(X):
+            raise ValueError(f"{estimator} got no samples.")
+        _, sizes = check_graphs([X[0]], required_fields, estimator=estimator)
+        return X, sizes
     graphs = as_sample_list(X)
     if not graphs:
         raise ValueError(f"{estimator} got no samples.")
@@ -111,18 +119,25 @@ class GraphDataset(Dataset):
     """``(graph, target row)`` pairs for the training loop.
 
     The graphs are shallow copies holding only the fields the model reads
-    (collating fewer fields is faster), with ``u`` standardised.
+    (collating fewer fields is faster), with ``u`` standardised: made once for
+    a list of graphs, graph by graph as batches ask for them for an on-disk
+    :class:`~skhybrid.featurizers.GraphStore`, so that memory stays flat.
     """
 
     def __init__(self, graphs, y: torch.Tensor, fields, u_mean=None, u_scale=None):
-        self.graphs = [_model_view(g, fields, u_mean, u_scale) for g in graphs]
+        self.streamed = not isinstance(graphs, list)
+        self.view = (fields, u_mean, u_scale)
+        self.graphs = graphs if self.streamed else [_model_view(g, fields, u_mean, u_scale) for g in graphs]
         self.y = y
 
     def __len__(self) -> int:
         return len(self.graphs)
 
     def __getitem__(self, i):
-        return self.graphs[i], self.y[i]
+        graph = self.graphs[i]
+        if self.streamed:
+            graph = _model_view(graph, *self.view)
+        return graph, self.y[i]
 
 
 def _model_view(graph, fields, u_mean, u_scale):

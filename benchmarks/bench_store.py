@@ -1,0 +1,135 @@
+"""The on-disk graph store against the in-memory path: peak memory and wall time at 10k-132k structures.
+
+    .venv/bin/python benchmarks/bench_store.py run --sizes 10000 50000 132752 [--modes store memory]
+    .venv/bin/python benchmarks/bench_store.py report
+
+The big Matbench files are not on this machine, so the sets are synthetic but realistic: structures of
+matbench_phonons, matbench_jdft2d and the NOMAD 2018 training set (mixed so that cells hold ~30 atoms on
+average, as in matbench_mp_e_form), each copy with a random strain of up to 3% per axis and, per
+element, a 20% chance to be replaced by its neighbour in the same group of the periodic table. They are
+generated on the fly (a generator), so the structures themselves are never all in memory.
+
+Each (mode, size) runs in a fresh process, so its peak resident memory (``ru_maxrss``) is its own:
+
+- ``store``: ``write_graph_store`` (default ``StructureGraphizer``, chunks of 2048, one process), then one
+  training epoch of CGCNN (batch 64, one torch thread) streamed from the store;
+- ``memory``: the same graphs built into a list in memory (``StructureGraphizer().transform``), then the
+  same epoch from the list.
+
+Records go to ``benchmarks/results/store.json`` (one per (mode, size); a rerun skips finished ones).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).parent / "results" / "store.json"
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+#: share of NOMAD cells (62 atoms) among Matbench ones (7-8 atoms): a mean of about 30 atoms per cell
+NOMAD_SHARE = 0.4
+
+
+def _pools():
+    import pandas as pd
+    from pymatgen.core import Structure
+
+    def read(path):
+        frame = pd.read_json(path, orient="split")
+        return [Structure.from_dict(d) for d in frame["structure"]]
+
+    small = read(DATA / "matbench" / "matbench_phonons.json.gz") + read(DATA / "matbench" / "matbench_jdft2d.json.gz")
+    large = read(DATA / "nomad2018" / "nomad2018_train.json.gz")
+    return small, large
+
+
+def synthetic_structures(n: int, seed: int = 0):
+    """``n`` strained, substituted copies of real structures, one at a time."""
+    from pymatgen.core import Element
+
+    small, large = _pools()
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        pool = large if rng.random() < NOMAD_SHARE else small
+        structure = pool[rng.integers(len(pool))].copy()
+        swaps = {}
+        for element in structure.composition.elements:
+            if rng.random() < 0.2:
+                for z in (element.Z + 8, element.Z - 8, element.Z + 18, element.Z - 18):
+                    if 1 <= z <= 83 and Element.from_Z(z).group == element.group:
+                        swaps[element] = Element.from_Z(z)
+                        break
+        if swaps:
+            structure.replace_species(swaps)
+        structure.apply_strain(rng.uniform(-0.03, 0.03, size=3))
+        yield structure
+
+
+def _one(mode: str, n: int) -> dict:
+    import torch
+
+    from skhybrid.featurizers import GraphStore, StructureGraphizer, write_graph_store
+    from skhybrid.models import CGCNNRegressor
+
+    torch.set_num_threads(1)
+    record = {"mode": mode, "n": n}
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(dir=Path(__file__).parent) as tmp:
+        if mode == "store":
+            graphs = GraphStore(write_graph_store(synthetic_structures(n), Path(tmp) / "graphs", progress=False,
+                                                  n_structures=n))
+            record["disk_gb"] = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file()) / 1e9
+        else:
+            graphs = StructureGraphizer().fit_transform(list(synthetic_structures(n)))
+        record["build_s"] = time.perf_counter() - start
+        record["rss_after_build_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+        record["atoms_mean"] = float(np.mean([graphs[i].num_nodes for i in range(0, n, max(1, n // 2000))]))
+        y = np.random.default_rng(0).normal(size=n)
+        start = time.perf_counter()
+        CGCNNRegressor(max_epochs=1, validation_fraction=0, batch_size=64, random_state=0).fit(graphs, y)
+        record["epoch_s"] = time.perf_counter() - start
+    record["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    return record
+
+
+def _load() -> list:
+    return json.loads(RESULTS.read_text()) if RESULTS.exists() else []
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["run", "report", "one"])
+    parser.add_argument("--sizes", nargs="+", type=int, default=[10000, 50000, 132752])
+    parser.add_argument("--modes", nargs="+", default=["store", "memory"])
+    args = parser.parse_args(argv)
+    if args.command == "one":  # the child process
+        print(json.dumps(_one(args.modes[0], args.sizes[0])))
+        return
+    if args.command == "run":
+        for n in args.sizes:
+            for mode in args.modes:
+                if any(r["mode"] == mode and r["n"] == n for r in _load()):
+                    continue
+                out = subprocess.run([sys.executable, __file__, "one", "--modes", mode, "--sizes", str(n)],
+                                     check=True, capture_output=True, text=True).stdout
+                record = json.loads(out.strip().splitlines()[-1])
+                RESULTS.write_text(json.dumps(_load() + [record], indent=1) + "\n")
+                print(record, flush=True)
+    records = _load()
+    print("| structures | mode | mean atoms | build s | peak RSS after build (GB) | one epoch s | peak RSS (GB) | disk (GB) |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    for r in sorted(records, key=lambda r: (r["n"], r["mode"])):
+        print(f"| {r['n']} | {r['mode']} | {r['atoms_mean']:.1f} | {r['build_s']:.0f} | {r['rss_after_build_gb']:.2f} | "
+              f"{r['epoch_s']:.0f} | {r['peak_rss_gb']:.2f} | {r.get('disk_gb', float('nan')):.2f} |")
+
+
+if __name__ == "__main__":
+    main()

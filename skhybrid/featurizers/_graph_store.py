@@ -1,0 +1,474 @@
+"""An on-disk store of crystal graphs: written once in chunks, read back memory-mapped, graph by graph.
+
+A Materials Project-sized set does not fit in memory as Python graph objects (132k structures of ~30 atoms
+with 12 bonds on 41 Gaussians are about 8 GB of edge features alone). The store keeps every field of
+every graph as one flat array per chunk (``.npy`` files, concatenated along atoms, bonds and angles, with
+the offsets of each graph), written once, atomically per chunk, and read back graph by graph with
+positioned reads (``os.pread``) of exactly the rows a graph needs: the data pass through the operating
+system's page cache, which it can drop at will, and never stay mapped in the process, so resident
+memory stays flat in the number of structures (a memory map would count every page an epoch touched).
+A write that is interrupted resumes at the first missing chunk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ._crystal_graph import CrystalGraph
+from ._graph_cache import structure_fingerprint
+
+__all__ = ["GraphStore", "STORE_FORMAT_VERSION", "append_to_graph_store", "write_graph_store"]
+
+#: version of the layout below; a reader refuses a newer one
+STORE_FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+#: chunks whose files a store keeps open at once (each holds a file descriptor per field)
+OPEN_CHUNKS = 32
+
+#: graph fields by the dimension they are concatenated along: one row per atom, bond or angle
+_ATOM_FIELDS = ("z", "x")
+_BOND_FIELDS = ("edge_attr", "distance", "edge_vec")
+_ANGLE_FIELDS = ("lg_attr", "angle_cos")
+#: index fields, stored relative to their graph (0-based), with the count they index
+_INDEX_FIELDS = {"edge_index": "atoms", "lg_edge_index": "bonds"}
+
+
+def _chunk_name(k: int) -> str:
+    return f"chunk-{k:06d}"
+
+
+def _fingerprint(structures) -> str:
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=16)
+    for structure in structures:
+        digest.update(structure_fingerprint(structure))
+    return digest.hexdigest()
+
+
+def _write_chunk(folder: Path, structures, first_index: int, params: dict) -> dict:
+    """Build the graphs of one chunk and write them as flat arrays, atomically (a temporary folder renamed)."""
+    from ._graph import _build_graphs
+
+    graphs, grown = _build_graphs(structures, list(range(first_index, first_index + len(structures))), params)
+    counts = {"atoms": np.array([g.num_nodes for g in graphs]),
+              "bonds": np.array([g.edge_index.shape[1] for g in graphs]),
+              "angles": np.array([g.lg_edge_index.shape[1] if "lg_edge_index" in g else 0 for g in graphs])}
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name, values in counts.items():
+        np.save(tmp / f"n_{name}.npy", values.astype(np.int64))
+    # each structure's fingerprint (the graph cache's key), so that a graphizer finds its structures here
+    np.save(tmp / "fingerprints.npy", np.frombuffer(b"".join(structure_fingerprint(s) for s in structures),
+                                                    dtype=np.uint8).reshape(len(structures), -1))
+    fields = {}
+    for field in (*_ATOM_FIELDS, *_BOND_FIELDS, *_ANGLE_FIELDS, *_INDEX_FIELDS):
+        present = [field in g and g[field] is not None for g in graphs]
+        if not any(present):
+            continue
+        if not all(present):
+            raise ValueError(f"Graphs {first_index}-{first_index + len(graphs) - 1} have field {field!r} on some "
+                             "graphs only; build every graph with one StructureGraphizer.")
+        if field in _INDEX_FIELDS:  # (2, count) -> (count, 2): one graph's rows lie together on disk
+            array = np.ascontiguousarray(torch.cat([g[field] for g in graphs], dim=1).numpy().T)
+        else:
+            array = torch.cat([g[field] for g in graphs], dim=0).numpy()
+        np.save(tmp / f"{field}.npy", array)
+        fields[field] = {"dtype": str(array.dtype), "shape": list(array.shape)}
+    tmp.rename(folder)
+    return {"fields": fields, "grown": [int(i) for i in grown]}
+
+
+class GraphStore(Sequence):
+    """Crystal graphs on disk, read back memory-mapped: a sequence that graph networks train on.
+
+    Open a store written by :func:`write_graph_store`; ``store[i]`` is the
+    :class:`CrystalGraph` of structure ``i``, rebuilt from memory-mapped arrays,
+    and ``store.subset(indices)`` (or ``store[indices]``) a view of some of
+    them, for a fold. Graph networks take a store or a view as ``X`` and stream
+    it batch by batch, so memory stays flat in the number of graphs:
+    ``CGCNNRegressor().fit(store.subset(train), y[train])``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The store's folder.
+
+    Attributes
+    ----------
+    params : dict
+        The graph settings it was written with (``StructureGraphizer``'s).
+    n_structures : int
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skhybrid.featurizers import GraphStore, StructureGraphizer, write_graph_store
+    >>> from skhybrid.utils._testing import synthetic_crystals
+    >>> structures, y = synthetic_crystals(6)
+    >>> path = write_graph_store(structures, tempfile.mkdtemp() + "/graphs", StructureGraphizer(), progress=False)
+    >>> store = GraphStore(path)
+    >>> len(store), store[0].edge_index.shape[0], len(store.subset([1, 3]))
+    (6, 2, 2)
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        manifest_path = self.path / MANIFEST
+        if not manifest_path.is_file():
+            raise FileNotFoundError(f"{self.path} is not a graph store (no {MANIFEST}); write one with "
+                                    "skhybrid.featurizers.write_graph_store.")
+        try:
+            manifest = json.loads(manifest_path.read_text())
+        except ValueError as error:
+            raise ValueError(f"{manifest_path} is damaged ({error}); write the store again.") from error
+        version = manifest.get("format_version")
+        if not isinstance(version, int) or version > STORE_FORMAT_VERSION:
+            raise ValueError(f"{self.path} was written by a newer skhybrid (store format {version}, this one reads "
+                             f"up to {STORE_FORMAT_VERSION}); upgrade skhybrid or write the store again.")
+        self.manifest = manifest
+        self.params = manifest["params"]
+        self.n_structures = int(manifest["n_structures"])
+        if not manifest.get("complete"):
+            raise ValueError(f"{self.path} is incomplete ({self.n_structures} structures written before the write "
+                             "stopped); run write_graph_store again with the same structures to finish it.")
+        self._chunks = OrderedDict()
+        self._starts = np.concatenate([[0], np.cumsum([c["n"] for c in manifest["chunks"]])]).astype(np.int64)
+        self._indices = np.arange(self.n_structures)
+        self._u = None
+        self._positions = None
+
+    # --- the sequence ----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+    def __getitem__(self, item):
+        if isinstance(item, (slice, list, np.ndarray)):
+            return self.subset(np.arange(len(self))[item] if isinstance(item, slice) else item)
+        position = int(self._indices[item])
+        chunk = int(np.searchsorted(self._starts, position, side="right")) - 1
+        graph = self._graph(self._chunk(chunk), position - int(self._starts[chunk]))
+        if self._u is not None:
+            graph.u = torch.from_numpy(self._u[int(item) % len(self)][None, :].copy())
+        return graph
+
+    def subset(self, indices) -> GraphStore:
+        """A view of the graphs at ``indices`` (positions in this view), sharing the files.
+
+        Parameters
+        ----------
+        indices : array-like of int
+
+        Returns
+        -------
+        GraphStore
+        """
+        indices = np.asarray(indices, dtype=np.int64)
+        if len(indices) and (indices.min() < -len(self) or indices.max() >= len(self)):
+            raise IndexError(f"indices out of range for a store view of {len(self)} graphs.")
+        view = GraphStore.__new__(GraphStore)
+        vars(view).update(vars(self))
+        view._chunks = self._chunks
+        view._indices = self._indices[indices]
+        view._u = None if self._u is None else self._u[indices]
+        return view
+
+    def with_global_features(self, u) -> GraphStore:
+        """This view with a global vector ``u`` per graph (a row of ``u``), as ``StructureGraphizer`` adds.
+
+        Parameters
+        ----------
+        u : array-like of shape (n_graphs, n_features)
+
+        Returns
+        -------
+        GraphStore
+        """
+        u = np.asarray(u, dtype=np.float32)
+        if u.ndim != 2 or len(u) != len(self):
+            raise ValueError(f"u must have one row per graph ({len(self)}), got shape {u.shape}.")
+        view = self.subset(np.arange(len(self)))
+        view._u = u
+        return view
+
+    def locate(self, fingerprints) -> np.ndarray:
+        """Positions in the store of structures by their fingerprints (the graph cache's key); -1 if absent.
+
+        Parameters
+        ----------
+        fingerprints : sequence of bytes
+
+        Returns
+        -------
+        ndarray of int
+        """
+        if self._positions is None:
+            positions = {}
+            for k in range(len(self.manifest["chunks"])):
+                rows = np.load(self.path / _chunk_name(k) / "fingerprints.npy")
+                for row, digest in enumerate(rows):
+                    positions.setdefault(digest.tobytes(), int(self._starts[k]) + row)
+            self._positions = positions
+        return np.array([self._positions.get(f, -1) for f in fingerprints], dtype=np.int64)
+
+    def __getstate__(self):
+        # open files do not travel to other processes; the paths do
+        state = dict(vars(self))
+        state["_chunks"] = OrderedDict()
+        return state
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def _chunk(self, k: int) -> dict:
+        cached = self._chunks.get(k)
+        if cached is not None:
+            self._chunks.move_to_end(k)
+            return cached
+        if len(self._chunks) >= OPEN_CHUNKS:  # bounded open files: close the least recently read chunk
+            self._chunks.popitem(last=False)
+        folder = self.path / _chunk_name(k)
+        info = self.manifest["chunks"][k]
+        counts = {}
+        for kind in ("atoms", "bonds", "angles"):
+            file = folder / f"n_{kind}.npy"
+            try:
+                counts[kind] = np.load(file)
+            except (OSError, ValueError) as error:
+                raise ValueError(f"{file} cannot be read ({type(error).__name__}: {error}); the store is damaged: "
+                                 "write it again.") from error
+        fields = {name: _FieldFile(folder / f"{name}.npy", meta) for name, meta in info["fields"].items()}
+        offsets = {kind: np.concatenate([[0], np.cumsum(values)]) for kind, values in counts.items()}
+        chunk = {"fields": fields, "offsets": offsets, "n_atoms": counts["atoms"]}
+        self._chunks[k] = chunk
+        return chunk
+
+    @staticmethod
+    def _graph(chunk: dict, row: int) -> CrystalGraph:
+        offsets = chunk["offsets"]
+        spans = {kind: (int(offsets[kind][row]), int(offsets[kind][row + 1])) for kind in offsets}
+        values = {}
+        for field, file in chunk["fields"].items():
+            if field in _ATOM_FIELDS:
+                kind = "atoms"
+            elif field in _BOND_FIELDS or field == "edge_index":
+                kind = "bonds"
+            else:
+                kind = "angles"
+            part = file.rows(*spans[kind])
+            if field in _INDEX_FIELDS:
+                part = part.T.copy()
+            values[field] = torch.from_numpy(part)
+        graph = CrystalGraph(**values)
+        graph.num_nodes = int(chunk["n_atoms"][row])
+        return graph
+
+
+class _FieldFile:
+    """Rows of one ``.npy`` file, read with ``os.pread``; the file is checked against the manifest on opening."""
+
+    def __init__(self, path: Path, meta: dict):
+        self.path, self.meta, self.fd = path, meta, None
+
+    def _open(self):
+        try:
+            with open(self.path, "rb") as handle:
+                version = np.lib.format.read_magic(handle)
+                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                    np.lib.format.read_array_header_2_0
+                shape, _, dtype = read_header(handle)
+                self.header = handle.tell()
+        except (OSError, ValueError) as error:
+            raise ValueError(f"{self.path} cannot be read ({type(error).__name__}: {error}); the store is damaged: "
+                             "write it again (an interrupted write resumes).") from error
+        self.dtype, self.shape = np.dtype(dtype), tuple(shape)
+        self.row_bytes = self.dtype.itemsize * int(np.prod(self.shape[1:], dtype=np.int64))
+        expected = self.header + self.row_bytes * self.shape[0]
+        if list(self.shape) != self.meta["shape"] or self.path.stat().st_size != expected:
+            raise ValueError(f"{self.path} holds {self.path.stat().st_size} bytes for {list(self.shape)} values, "
+                             f"the manifest says {self.meta['shape']} ({expected} bytes); the store is damaged "
+                             "(truncated?): write it again.")
+        self.fd = os.open(self.path, os.O_RDONLY)
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        if self.fd is None:
+            self._open()
+        data = os.pread(self.fd, (stop - start) * self.row_bytes, self.header + start * self.row_bytes)
+        return np.frombuffer(bytearray(data), dtype=self.dtype).reshape((stop - start, *self.shape[1:]))
+
+    def __del__(self):
+        if getattr(self, "fd", None) is not None:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+
+
+def append_to_graph_store(structures, path, params: dict, *, chunk_size=2048, n_jobs=None) -> None:
+    """Add the graphs of ``structures`` at the end of a complete store (or start one): new chunks only."""
+    from joblib import Parallel, delayed
+
+    from .. import __version__
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    manifest_path = path / MANIFEST
+    if manifest_path.is_file():
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("params") != params:
+            raise ValueError(f"{path} holds graphs built with other settings ({manifest.get('params')}); give this "
+                             "graphizer a store of its own.")
+        if not manifest.get("complete"):
+            raise ValueError(f"{path} is incomplete; finish it with write_graph_store (same structures) first.")
+    else:
+        manifest = {"format_version": STORE_FORMAT_VERSION, "skhybrid": __version__, "params": params,
+                    "chunk_size": int(chunk_size), "n_structures": 0, "chunks": [], "complete": True}
+    first = len(manifest["chunks"])
+    parts = [structures[i:i + int(chunk_size)] for i in range(0, len(structures), int(chunk_size))]
+    infos = Parallel(n_jobs=n_jobs)(
+        delayed(_write_chunk)(path / _chunk_name(first + j), part, manifest["n_structures"] + j * int(chunk_size),
+                              params) for j, part in enumerate(parts))
+    for part, info in zip(parts, infos):
+        manifest["chunks"].append({"fingerprint": _fingerprint(part), "n": len(part), **info})
+    manifest["n_structures"] += len(structures)
+    tmp = manifest_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest, indent=1))
+    os.replace(tmp, manifest_path)
+
+
+def write_graph_store(structures, path, graphizer=None, *, chunk_size=2048, n_jobs=None, progress=True,
+                      n_structures=None):
+    """Build the crystal graphs of ``structures`` and write them to an on-disk store, chunk by chunk.
+
+    Each chunk of ``chunk_size`` structures is built (in parallel with
+    ``n_jobs``, through joblib: local processes, or a Dask cluster under
+    ``joblib.parallel_config(backend="dask")``) and written atomically; the
+    manifest records the graph settings, the format version and a fingerprint
+    of each chunk's structures. Run again with the same structures after an
+    interruption, it builds only the missing chunks; with other structures or
+    other settings it refuses (choose another path, or delete the folder).
+    ``structures`` may be any iterable (a generator reading files), so that
+    not even the structures need to be in memory at once.
+
+    Parameters
+    ----------
+    structures : iterable of pymatgen Structure
+    path : str or path-like
+        The store's folder (created).
+    graphizer : StructureGraphizer, default=None
+        Its graph settings (``StructureGraphizer()``'s by default); it must have
+        no ``global_features``, which learn from training data and belong to the
+        model.
+    chunk_size : int, default=2048
+        Structures per chunk: what one worker builds and one file holds.
+    n_jobs : int, default=None
+        Chunks built at once.
+    progress : bool, default=True
+    n_structures : int, optional
+        The number of structures, for the progress bar when ``structures`` is a generator.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``, to open with :class:`GraphStore`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skhybrid.featurizers import GraphStore, write_graph_store
+    >>> from skhybrid.utils._testing import synthetic_crystals
+    >>> structures, _ = synthetic_crystals(5)
+    >>> len(GraphStore(write_graph_store(structures, tempfile.mkdtemp() + "/g", chunk_size=2, progress=False)))
+    5
+    """
+    from itertools import islice
+
+    from joblib import Parallel, delayed, effective_n_jobs
+    from tqdm.auto import tqdm
+
+    from .. import __version__
+    from ._graph import StructureGraphizer
+    from ..utils._validation import check_structures
+
+    graphizer = StructureGraphizer() if graphizer is None else graphizer
+    if getattr(graphizer, "global_features", None) is not None:
+        raise ValueError("write_graph_store stores graphs without global features (they are fitted on training "
+                         "data); use a StructureGraphizer without global_features.")
+    if int(chunk_size) < 1:
+        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}.")
+    params = graphizer._graph_params()
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    manifest_path = path / MANIFEST
+    old = json.loads(manifest_path.read_text()) if manifest_path.is_file() else None
+    if old is not None and (old.get("params") != params or old.get("chunk_size") != int(chunk_size)):
+        raise ValueError(f"{path} holds a store written with other settings ({old.get('params')}, chunk_size "
+                         f"{old.get('chunk_size')}); choose another path, or delete it to write this one.")
+    chunks = list(old["chunks"]) if old is not None else []
+    manifest = {"format_version": STORE_FORMAT_VERSION, "skhybrid": __version__, "params": params,
+                "chunk_size": int(chunk_size), "n_structures": 0, "chunks": chunks, "complete": False}
+
+    def save_manifest():
+        tmp = manifest_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(manifest, indent=1))
+        os.replace(tmp, manifest_path)
+
+    iterator = iter(structures)
+    n_jobs = effective_n_jobs(n_jobs)
+    total = n_structures if n_structures is not None else (len(structures) if hasattr(structures, "__len__") else None)
+    bar = tqdm(total=total, desc="graph store", unit="graph", disable=not progress)
+    k, done = 0, 0
+    with bar:
+        while True:
+            batch = []
+            for _ in range(n_jobs):
+                start = (k + len(batch)) * int(chunk_size)
+                part = list(islice(iterator, int(chunk_size)))
+                if not part:
+                    break
+                batch.append((k + len(batch), check_structures(part, what=f"structures[{start}:]")))
+                if len(part) < int(chunk_size):
+                    break
+            if not batch:
+                break
+            todo = []
+            for index, part in batch:
+                digest = _fingerprint(part)
+                if index < len(chunks):
+                    if chunks[index]["fingerprint"] != digest:
+                        raise ValueError(f"{path}: chunk {index} was written from other structures; choose another "
+                                         "path, or delete it to write this store.")
+                    if (path / _chunk_name(index)).is_dir():
+                        continue
+                todo.append((index, part, digest))
+            results = Parallel(n_jobs=min(n_jobs, max(1, len(todo))))(
+                delayed(_write_chunk)(path / _chunk_name(index), part, index * int(chunk_size), params)
+                for index, part, _ in todo)
+            for (index, part, digest), info in zip(todo, results):
+                entry = {"fingerprint": digest, "n": len(part), **info}
+                if index < len(chunks):
+                    chunks[index] = entry
+                else:
+                    chunks.append(entry)
+            done += sum(len(part) for _, part in batch)
+            k += len(batch)
+            manifest["n_structures"] = done
+            save_manifest()
+            bar.update(sum(len(part) for _, part in batch))
+            if any(len(part) < int(chunk_size) for _, part in batch):
+                break
+    if done == 0:
+        raise ValueError("write_graph_store got no structures.")
+    del chunks[k:]
+    manifest["n_structures"], manifest["complete"] = done, True
+    save_manifest()
+    return path
