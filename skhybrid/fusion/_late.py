@@ -21,7 +21,58 @@ from ._weights import blend, simplex_weights
 __all__ = ["LateFusionRegressor"]
 
 
-class LateFusionRegressor(BaseFusion):
+class WeightedBlend:
+    """What the two late fusions share: fixed weights, which bases are refit, and the committees of the others."""
+
+    def _check_weights(self):
+        """Fixed weights of the bases that are not dropped, normalised to sum to one."""
+        kept = [not (isinstance(b, str) and b == "drop") for _, b in self.estimators]
+        if self.weights is None:
+            return np.full(sum(kept), 1 / sum(kept))
+        weights = np.asarray(self.weights, dtype=float).ravel()
+        if len(weights) != len(kept):
+            raise ValueError(f"{type(self).__name__}: weights has {len(weights)} entries but there are "
+                             f"{len(kept)} estimators.")
+        weights = weights[kept]
+        if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() == 0:
+            raise ValueError(f"{type(self).__name__}: weights must be finite, non-negative and not all zero "
+                             f"(over the estimators not dropped), got {weights.tolist()}.")
+        return weights / weights.sum()
+
+    def _refit_names(self, names) -> set:
+        if isinstance(self.refit, bool):
+            return set(names) if self.refit else set()
+        unknown = sorted(set(self.refit) - {name for name, _ in self.estimators})
+        if unknown:
+            raise ValueError(f"{type(self).__name__}: refit names {unknown}, which are not estimators; choose "
+                             f"among {list(names)}.")
+        return set(self.refit) & set(names)
+
+    def _committee_seeds(self, cv, X, y) -> list:
+        """Seeds of the internal fold models of a committee: ``random_state + k`` for fold ``k``."""
+        n_splits = cv.get_n_splits(X, y)
+        start = self.random_state if isinstance(self.random_state, Integral) else \
+            check_random_state(self.random_state).randint(2**31 - 1 - n_splits)
+        return [int(start) + k for k in range(n_splits)]
+
+    def _refit(self, names, bases, X, y, refit, models, sample_weight):
+        """Refit the bases named in ``refit`` on everything; the others keep their fold models as committees."""
+        if len(refit) == len(names):
+            self._refit_bases(names, bases, X, y, n_jobs=self.n_jobs, sample_weight=sample_weight)
+            return self
+        final = [FoldModels(fold_models, getattr(self, "classes_", None)) for fold_models in models]
+        chosen = [j for j, name in enumerate(names) if name in refit]
+        if chosen:
+            self._refit_bases([names[j] for j in chosen], [bases[j] for j in chosen], X, y, n_jobs=self.n_jobs,
+                              sample_weight=sample_weight)
+            for j, estimator in zip(chosen, self.estimators_):
+                final[j] = estimator
+        self.estimators_ = final
+        self.named_estimators_ = Bunch(**dict(zip(names, self.estimators_)))
+        return self
+
+
+class LateFusionRegressor(WeightedBlend, BaseFusion):
     """Late fusion: a convex combination of models that each take raw Structures.
 
     Each base is a ``(name, estimator)`` pair, typically a Pipeline from
@@ -127,21 +178,6 @@ class LateFusionRegressor(BaseFusion):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
-    def _check_weights(self):
-        """Fixed weights of the bases that are not dropped, normalised to sum to one."""
-        kept = [not (isinstance(b, str) and b == "drop") for _, b in self.estimators]
-        if self.weights is None:
-            return np.full(sum(kept), 1 / sum(kept))
-        weights = np.asarray(self.weights, dtype=float).ravel()
-        if len(weights) != len(kept):
-            raise ValueError(f"{type(self).__name__}: weights has {len(weights)} entries but there are "
-                             f"{len(kept)} estimators.")
-        weights = weights[kept]
-        if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() == 0:
-            raise ValueError(f"{type(self).__name__}: weights must be finite, non-negative and not all zero "
-                             f"(over the estimators not dropped), got {weights.tolist()}.")
-        return weights / weights.sum()
-
     def fit(self, X, y, sample_weight=None):
         """Choose the weights (for ``"oof"``), then fit every base on all of ``X``.
 
@@ -177,13 +213,10 @@ class LateFusionRegressor(BaseFusion):
             else:
                 self.weights_ = self._check_weights()
             return self
+        models = None
         if isinstance(self.weights, str):
             cv = check_internal_cv(self.cv, len(y), self.random_state, owner)
-            fold_seeds = None
-            if len(refit) < len(names):
-                start = self.random_state if isinstance(self.random_state, Integral) else \
-                    check_random_state(self.random_state).randint(2**31 - 1 - cv.get_n_splits(X, y))
-                fold_seeds = [int(start) + k for k in range(cv.get_n_splits(X, y))]
+            fold_seeds = self._committee_seeds(cv, X, y) if len(refit) < len(names) else None
             oof, models = out_of_fold_predictions(names, bases, X, y, cv, owner, self.verbose,
                                                   require_partition=False, n_jobs=self.n_jobs,
                                                   fold_seeds=fold_seeds, return_models=True,
@@ -197,29 +230,7 @@ class LateFusionRegressor(BaseFusion):
             self.oof_scores_["fusion"] = score(self.metric, y[held_out], blend(oof[held_out], self.weights_))
         else:
             self.weights_ = self._check_weights()
-        if len(refit) == len(names):
-            self._refit_bases(names, bases, X, y, n_jobs=self.n_jobs, sample_weight=sample_weight)
-            return self
-        # the bases named in refit are fitted again on everything; the others keep their fold models
-        final = [FoldModels(fold_models) for fold_models in models]
-        chosen = [j for j, name in enumerate(names) if name in refit]
-        if chosen:
-            self._refit_bases([names[j] for j in chosen], [bases[j] for j in chosen], X, y, n_jobs=self.n_jobs,
-                              sample_weight=sample_weight)
-            for j, estimator in zip(chosen, self.estimators_):
-                final[j] = estimator
-        self.estimators_ = final
-        self.named_estimators_ = Bunch(**dict(zip(names, self.estimators_)))
-        return self
-
-    def _refit_names(self, names) -> set:
-        if isinstance(self.refit, bool):
-            return set(names) if self.refit else set()
-        unknown = sorted(set(self.refit) - {name for name, _ in self.estimators})
-        if unknown:
-            raise ValueError(f"{type(self).__name__}: refit names {unknown}, which are not estimators; choose "
-                             f"among {list(names)}.")
-        return set(self.refit) & set(names)
+        return self._refit(names, bases, X, y, refit, models, sample_weight)
 
     def transform(self, X) -> np.ndarray:
         """Each base's predictions.

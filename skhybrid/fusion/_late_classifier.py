@@ -6,11 +6,10 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.metrics import log_loss
-from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._bases import BaseFusionClassifier, FoldModels, check_internal_cv, out_of_fold_predictions
-from ._late import LateFusionRegressor
+from ._bases import BaseFusionClassifier, check_internal_cv, out_of_fold_predictions
+from ._late import WeightedBlend
 from ._weights import simplex_log_loss_weights
 
 __all__ = ["LateFusionClassifier"]
@@ -21,7 +20,7 @@ def _log_loss(y_index, proba, sample_weight=None) -> float:
                           sample_weight=sample_weight))
 
 
-class LateFusionClassifier(BaseFusionClassifier):
+class LateFusionClassifier(WeightedBlend, BaseFusionClassifier):
     """Late fusion of classifiers: a weighted average of their class probabilities (soft voting).
 
     The classifier counterpart of :class:`LateFusionRegressor`: each base is a
@@ -101,9 +100,6 @@ class LateFusionClassifier(BaseFusionClassifier):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
-    _check_weights = LateFusionRegressor._check_weights
-    _refit_names = LateFusionRegressor._refit_names
-
     def fit(self, X, y, sample_weight=None):
         """Choose the weights (for ``"oof"``), then fit every base on all of ``X``.
 
@@ -141,11 +137,7 @@ class LateFusionClassifier(BaseFusionClassifier):
         models = None
         if isinstance(self.weights, str):
             cv = check_internal_cv(self.cv, len(y), self.random_state, owner, y=y)
-            fold_seeds = None
-            if len(refit) < len(names):
-                start = self.random_state if isinstance(self.random_state, Integral) else \
-                    check_random_state(self.random_state).randint(2**31 - 1 - cv.get_n_splits(X, y))
-                fold_seeds = [int(start) + k for k in range(cv.get_n_splits(X, y))]
+            fold_seeds = self._committee_seeds(cv, X, y) if len(refit) < len(names) else None
             oof, models = out_of_fold_predictions(names, bases, X, y, cv, owner, self.verbose,
                                                   require_partition=False, n_jobs=self.n_jobs,
                                                   fold_seeds=fold_seeds, return_models=True,
@@ -153,19 +145,7 @@ class LateFusionClassifier(BaseFusionClassifier):
             self._choose_weights(names, oof, y_index, sample_weight)
         else:
             self.weights_ = self._check_weights()
-        if len(refit) == len(names):
-            self._refit_bases(names, bases, X, y, n_jobs=self.n_jobs, sample_weight=sample_weight)
-            return self
-        final = [FoldModels(fold_models, self.classes_) for fold_models in models]
-        chosen = [j for j, name in enumerate(names) if name in refit]
-        if chosen:
-            self._refit_bases([names[j] for j in chosen], [bases[j] for j in chosen], X, y, n_jobs=self.n_jobs,
-                              sample_weight=sample_weight)
-            for j, estimator in zip(chosen, self.estimators_):
-                final[j] = estimator
-        self.estimators_ = final
-        self.named_estimators_ = Bunch(**dict(zip(names, self.estimators_)))
-        return self
+        return self._refit(names, bases, X, y, refit, models, sample_weight)
 
     def _choose_weights(self, names, proba, y_index, sample_weight):
         held_out = ~np.isnan(proba.reshape(len(proba), -1)).any(axis=1)

@@ -25,11 +25,69 @@ from ._bases import (
 __all__ = ["StackingFusionRegressor"]
 
 
+def _default_final():
+    return make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-3, 3, 13)))
+
+
 def _flatten(predictions: np.ndarray) -> np.ndarray:
     return predictions.reshape(len(predictions), -1)
 
 
-class StackingFusionRegressor(BaseFusion):
+class StackingBase:
+    """What the two stackings share: the final estimator on base outputs and passthrough features."""
+
+    def _fit_final_estimator(self, base_columns, names_final, X, y, sample_weight, default):
+        columns, names_final = [base_columns], list(names_final)
+        self.passthrough_features_ = None
+        if self.passthrough_features is not None:
+            self.passthrough_features_ = clone(self.passthrough_features).fit(X, y)
+            features = np.asarray(self.passthrough_features_.transform(X), dtype=float)
+            columns.append(features)
+            if hasattr(self.passthrough_features_, "get_feature_names_out"):
+                names_final += list(self.passthrough_features_.get_feature_names_out())
+            else:
+                names_final += [f"feature{i}" for i in range(features.shape[1])]
+        self.feature_names_in_final_ = np.asarray(names_final, dtype=object)
+        final = default() if self.final_estimator is None else self.final_estimator
+        fit_params = sample_weight_fit_params("final_estimator", final, sample_weight, type(self).__name__)
+        self.final_estimator_ = clone(final).fit(np.hstack(columns), y, **fit_params)
+
+    def transform(self, X) -> np.ndarray:
+        """The final estimator's input for ``X``: the bases' outputs, then the passthrough features.
+
+        Parameters
+        ----------
+        X : list, array or Series of samples (e.g. Structures)
+            What the bases' pipelines take.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, n_features_final)
+            Columns named by ``feature_names_in_final_``.
+        """
+        check_is_fitted(self, "final_estimator_")
+        columns = [self._base_columns(X)]
+        if self.passthrough_features_ is not None:
+            columns.append(np.asarray(self.passthrough_features_.transform(X), dtype=float))
+        return np.hstack(columns)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of ``transform``'s columns: the bases, then the passthrough features.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored.
+
+        Returns
+        -------
+        ndarray of str
+        """
+        check_is_fitted(self, "feature_names_in_final_")
+        return np.asarray(self.feature_names_in_final_, dtype=object)
+
+
+class StackingFusionRegressor(StackingBase, BaseFusion):
     """Stacking whose final estimator also sees composition features.
 
     Like scikit-learn's ``StackingRegressor``, the final estimator is trained
@@ -175,57 +233,13 @@ class StackingFusionRegressor(BaseFusion):
         return stack
 
     def _fit_final(self, names, X, y, sample_weight=None):
-        columns = [_flatten(self.oof_predictions_)]
         names_final = [f"{name}_{k}" for name in names for k in range(self.oof_predictions_.shape[2])] \
             if self.oof_predictions_.ndim == 3 else list(names)
-        self.passthrough_features_ = None
-        if self.passthrough_features is not None:
-            self.passthrough_features_ = clone(self.passthrough_features).fit(X, y)
-            features = np.asarray(self.passthrough_features_.transform(X), dtype=float)
-            columns.append(features)
-            if hasattr(self.passthrough_features_, "get_feature_names_out"):
-                names_final += list(self.passthrough_features_.get_feature_names_out())
-            else:
-                names_final += [f"feature{i}" for i in range(features.shape[1])]
-        self.feature_names_in_final_ = np.asarray(names_final, dtype=object)
-        final = self.final_estimator
-        if final is None:
-            final = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-3, 3, 13)))
-        fit_params = sample_weight_fit_params("final_estimator", final, sample_weight, type(self).__name__)
-        self.final_estimator_ = clone(final).fit(np.hstack(columns), y, **fit_params)
+        self._fit_final_estimator(_flatten(self.oof_predictions_), names_final, X, y, sample_weight,
+                                  default=_default_final)
 
-    def transform(self, X) -> np.ndarray:
-        """The final estimator's input for ``X``: base predictions, then passthrough features.
-
-        Parameters
-        ----------
-        X : list, array or Series of samples (e.g. Structures)
-            What the bases' pipelines take.
-
-        Returns
-        -------
-        features : ndarray of shape (n_samples, n_features_final)
-            Columns named by ``feature_names_in_final_``.
-        """
-        columns = [_flatten(self._base_predictions(X))]
-        if self.passthrough_features_ is not None:
-            columns.append(np.asarray(self.passthrough_features_.transform(X), dtype=float))
-        return np.hstack(columns)
-
-    def get_feature_names_out(self, input_features=None):
-        """Names of ``transform``'s columns: the bases, then the passthrough features.
-
-        Parameters
-        ----------
-        input_features : None
-            Ignored.
-
-        Returns
-        -------
-        ndarray of str
-        """
-        check_is_fitted(self, "feature_names_in_final_")
-        return np.asarray(self.feature_names_in_final_, dtype=object)
+    def _base_columns(self, X) -> np.ndarray:
+        return _flatten(self._base_predictions(X))
 
     def predict(self, X) -> np.ndarray:
         """The final estimator's prediction from the refit bases (and the passthrough features).

@@ -5,19 +5,19 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._bases import BaseFusionClassifier, check_internal_cv, out_of_fold_predictions, sample_weight_fit_params
+from ._bases import BaseFusionClassifier, check_internal_cv, out_of_fold_predictions
+from ._stacking import StackingBase
 
 __all__ = ["StackingFusionClassifier"]
 
 
-class StackingFusionClassifier(BaseFusionClassifier):
+class StackingFusionClassifier(StackingBase, BaseFusionClassifier):
     """Stacking of classifiers whose final classifier may also see composition features.
 
     The classifier counterpart of :class:`StackingFusionRegressor`: the final
@@ -123,55 +123,13 @@ class StackingFusionClassifier(BaseFusionClassifier):
         return proba[:, :, 1] if len(self.classes_) == 2 else proba.reshape(len(proba), -1)
 
     def _fit_final(self, names, X, y, sample_weight=None):
-        columns = [self._stack(self.oof_predictions_)]
         names_final = list(names) if len(self.classes_) == 2 else \
             [f"{name}_{label}" for name in names for label in self.classes_]
-        self.passthrough_features_ = None
-        if self.passthrough_features is not None:
-            self.passthrough_features_ = clone(self.passthrough_features).fit(X, y)
-            features = np.asarray(self.passthrough_features_.transform(X), dtype=float)
-            columns.append(features)
-            if hasattr(self.passthrough_features_, "get_feature_names_out"):
-                names_final += list(self.passthrough_features_.get_feature_names_out())
-            else:
-                names_final += [f"feature{i}" for i in range(features.shape[1])]
-        self.feature_names_in_final_ = np.asarray(names_final, dtype=object)
-        final = self.final_estimator
-        if final is None:
-            final = make_pipeline(StandardScaler(), LogisticRegression())
-        fit_params = sample_weight_fit_params("final_estimator", final, sample_weight, type(self).__name__)
-        self.final_estimator_ = clone(final).fit(np.hstack(columns), y, **fit_params)
+        self._fit_final_estimator(self._stack(self.oof_predictions_), names_final, X, y, sample_weight,
+                                  default=lambda: make_pipeline(StandardScaler(), LogisticRegression()))
 
-    def transform(self, X) -> np.ndarray:
-        """The final classifier's input for ``X``: base probabilities, then passthrough features.
-
-        Parameters
-        ----------
-        X : list, array or Series of samples (e.g. Structures)
-
-        Returns
-        -------
-        features : ndarray of shape (n_samples, n_features_final)
-        """
-        columns = [self._stack(self._base_probabilities(X))]
-        if self.passthrough_features_ is not None:
-            columns.append(np.asarray(self.passthrough_features_.transform(X), dtype=float))
-        return np.hstack(columns)
-
-    def get_feature_names_out(self, input_features=None):
-        """Names of ``transform``'s columns.
-
-        Parameters
-        ----------
-        input_features : None
-            Ignored.
-
-        Returns
-        -------
-        ndarray of str
-        """
-        check_is_fitted(self, "feature_names_in_final_")
-        return np.asarray(self.feature_names_in_final_, dtype=object)
+    def _base_columns(self, X) -> np.ndarray:
+        return self._stack(self._base_probabilities(X))
 
     def predict_proba(self, X):
         """The final classifier's probabilities, columns in ``classes_`` order.
