@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_store.py run --sizes 10000 50000 132752 [--modes store memory]
     .venv/bin/python benchmarks/bench_store.py report
+    .venv/bin/python benchmarks/bench_store.py loading --sizes 5000   # data path alone: memory vs store
 
 The big Matbench files are not on this machine, so the sets are synthetic but realistic: structures of
 matbench_phonons, matbench_jdft2d and the NOMAD 2018 training set (mixed so that cells hold ~30 atoms on
@@ -15,6 +16,10 @@ Each (mode, size) runs in a fresh process, so its peak resident memory (``ru_max
   training epoch of CGCNN (batch 64, one torch thread) streamed from the store;
 - ``memory``: the same graphs built into a list in memory (``StructureGraphizer().transform``), then the
   same epoch from the list.
+
+``loading`` times the data path alone, which is what the store changes: passes of shuffled batches of 64
+over the same graphs (the collated fields CGCNN reads), from the list and from a store, alternated three
+times in one process (the middle time of each is kept), so that both see the same load on the machine.
 
 Records go to ``benchmarks/results/store.json`` (one per (mode, size); a rerun skips finished ones).
 """
@@ -100,18 +105,48 @@ def _one(mode: str, n: int) -> dict:
     return record
 
 
+def _loading(n: int) -> dict:
+    """Seconds per pass of shuffled batches over the same graphs, from memory and from a store, alternated."""
+    import torch
+    from torch_geometric.loader import DataLoader
+
+    from skhybrid.featurizers import GraphStore, StructureGraphizer, write_graph_store
+    from skhybrid.models._data import GraphDataset
+
+    torch.set_num_threads(1)
+    structures = list(synthetic_structures(n, seed=1))
+    graphs = StructureGraphizer().fit_transform(structures)
+    times = {"memory": [], "store": []}
+    with tempfile.TemporaryDirectory(dir=Path(__file__).parent) as tmp:
+        store = GraphStore(write_graph_store(structures, Path(tmp) / "graphs", progress=False))
+        targets = torch.zeros(n, 1)
+        for _ in range(3):
+            for mode, source in (("memory", graphs), ("store", store)):
+                start = time.perf_counter()
+                for _ in DataLoader(GraphDataset(source, targets, ("x", "edge_index", "edge_attr")), batch_size=64,
+                                    shuffle=True):
+                    pass
+                times[mode].append(time.perf_counter() - start)
+    return {"mode": "loading", "n": n, **{f"{mode}_pass_s": sorted(v)[1] for mode, v in times.items()}}
+
+
 def _load() -> list:
     return json.loads(RESULTS.read_text()) if RESULTS.exists() else []
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["run", "report", "one"])
+    parser.add_argument("command", choices=["run", "report", "one", "loading"])
     parser.add_argument("--sizes", nargs="+", type=int, default=[10000, 50000, 132752])
     parser.add_argument("--modes", nargs="+", default=["store", "memory"])
     args = parser.parse_args(argv)
     if args.command == "one":  # the child process
         print(json.dumps(_one(args.modes[0], args.sizes[0])))
+        return
+    if args.command == "loading":
+        record = _loading(args.sizes[0])
+        RESULTS.write_text(json.dumps([r for r in _load() if r["mode"] != "loading"] + [record], indent=1) + "\n")
+        print(record)
         return
     if args.command == "run":
         for n in args.sizes:
@@ -123,7 +158,7 @@ def main(argv=None):
                 record = json.loads(out.strip().splitlines()[-1])
                 RESULTS.write_text(json.dumps(_load() + [record], indent=1) + "\n")
                 print(record, flush=True)
-    records = _load()
+    records = [r for r in _load() if r["mode"] != "loading"]
     print("| structures | mode | mean atoms | build s | peak RSS after build (GB) | one epoch s | peak RSS (GB) | disk (GB) |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|")
     for r in sorted(records, key=lambda r: (r["n"], r["mode"])):
