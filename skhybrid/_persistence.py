@@ -24,7 +24,7 @@ _NETWORK_KEY = "_skhybrid_network_key"
 
 
 def _graph_regressors(obj, found=None, seen=None):
-    """Every fitted graph network (GraphEstimator) reachable from ``obj`` through attributes, lists, tuples and dicts."""
+    """Every fitted graph network (GraphEstimator) reachable from ``obj`` through attributes, lists, tuples, dicts."""
     from .models import GraphEstimator
 
     found = [] if found is None else found

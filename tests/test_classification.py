@@ -107,3 +107,16 @@ def test_text_labels_are_classes_and_fit_predict_write_probabilities(tmp_path, c
     frame = pd.read_csv(out)
     assert set(frame["kind"]) <= {"dense", "open"}
     assert np.allclose(frame["proba:dense"] + frame["proba:open"], 1)
+
+
+def test_a_word_among_numbers_is_a_typo_not_a_class(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    write_crystal_folder(folder, n=12, seed=1)
+    table = pd.read_csv(folder / "targets.csv")
+    table["y"] = table["y"].astype(object)
+    table.loc[4, "y"] = "1.2x"
+    table.to_csv(folder / "targets.csv", index=False)
+    with pytest.raises(ValueError, match=r"c04.cif.*not a number \('1.2x'\)"):
+        run_benchmark(data=folder, target="y", cv=3, models=["dummy"], out=tmp_path / "run", quick=True,
+                      progress=False)

@@ -122,8 +122,8 @@ def load_benchmark_data(task=None, *, data=None, target=None, cv=5, seed=0, data
     if task_type == "classification":
         labels, counts = np.unique(y, return_counts=True)
         if counts.min() < cv:
-            raise ValueError(f"Class {labels[counts.argmin()].tolist()!r} has {counts.min()} sample(s), fewer than cv={cv} "
-                             "folds (--cv); use fewer folds.")
+            raise ValueError(f"Class {labels[counts.argmin()].tolist()!r} has {counts.min()} sample(s), fewer than "
+                             f"cv={cv} folds (--cv); use fewer folds.")
         folds = list(StratifiedKFold(cv, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
     else:
         folds = list(KFold(cv, shuffle=True, random_state=seed).split(np.zeros(len(y))))
@@ -179,6 +179,12 @@ def user_targets(raw: pd.Series, ids, target: str, task_type="auto", classify_ab
                          "drop them from the targets file to benchmark on the rest.")
     numeric = pd.to_numeric(raw, errors="coerce")
     is_number = bool(numeric.notna().all()) and raw.dtype != bool
+    if task_type == "auto" and raw.dtype != bool and 0 < numeric.notna().sum() < len(raw):
+        # numbers with a few words among them are a typo, not class labels
+        bad = int(np.flatnonzero(numeric.isna().to_numpy())[0])
+        raise ValueError(f"Sample {ids[bad]}: target {target!r} is not a number ({raw.iloc[bad]!r}) while others "
+                         "are; fix it, or pass task_type='classification' (--task-type classification) if the "
+                         "column holds class labels.")
     if classify_above is not None:
         if not is_number:
             raise ValueError(f"classify_above (--classify-above) needs a numeric target; {target!r} holds labels "
@@ -200,8 +206,9 @@ def user_targets(raw: pd.Series, ids, target: str, task_type="auto", classify_ab
         y = raw.to_numpy()
         task_type = "classification"
     if task_type == "classification" and len(np.unique(y)) < 2:
-        raise ValueError(f"Every sample of {target!r} is in class {np.asarray(y)[0].tolist()!r}; a classification needs two classes"
-                         + (" (choose another --classify-above)." if classify_above is not None else "."))
+        raise ValueError(f"Every sample of {target!r} is in class {np.asarray(y)[0].tolist()!r}; a classification "
+                         "needs two classes" + (" (choose another --classify-above)." if classify_above is not None
+                                                else "."))
     return y, task_type
 
 

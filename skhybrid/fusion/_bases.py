@@ -18,7 +18,8 @@ from ..utils import fit_all, with_random_state
 from ..utils._validation import as_indexable
 
 __all__ = ["BaseFusion", "BaseFusionClassifier", "FoldModels", "aligned_proba", "check_estimators",
-           "check_internal_cv", "check_samples", "check_splits", "fit_base", "out_of_fold_predictions", "prepare_targets", "sample_weight_fit_params", "score"]
+           "check_internal_cv", "check_samples", "check_splits", "fit_base", "out_of_fold_predictions",
+           "prepare_targets", "sample_weight_fit_params", "score"]
 
 
 def check_samples(X, owner: str) -> int:
@@ -125,8 +126,8 @@ def check_internal_cv(cv, n_samples: int, random_state, owner: str, y=None):
             return KFold(int(cv), shuffle=True, random_state=random_state)
         labels, counts = np.unique(y, return_counts=True)
         if counts.min() < cv:
-            raise ValueError(f"{owner}: class {labels[counts.argmin()].tolist()!r} has {counts.min()} sample(s), fewer than "
-                             f"cv={cv} folds; use a smaller cv or more data of that class.")
+            raise ValueError(f"{owner}: class {labels[counts.argmin()].tolist()!r} has {counts.min()} sample(s), "
+                             f"fewer than cv={cv} folds; use a smaller cv or more data of that class.")
         return StratifiedKFold(int(cv), shuffle=True, random_state=random_state)
     return check_cv(cv)
 

@@ -63,7 +63,8 @@ def test_an_interrupted_write_resumes_without_rebuilding(tmp_path, crystals, mon
         GraphStore(tmp_path / "g")
     built = []
     original = _graph_store._write_chunk
-    monkeypatch.setattr(_graph_store, "_write_chunk", lambda folder, *a: built.append(folder.name) or original(folder, *a))
+    monkeypatch.setattr(_graph_store, "_write_chunk",
+                        lambda folder, *a: built.append(folder.name) or original(folder, *a))
     store = GraphStore(write_graph_store(iter(structures), tmp_path / "g", chunk_size=8, progress=False,
                                          n_structures=40))
     assert built == ["chunk-000002", "chunk-000003", "chunk-000004"]  # chunks 0-1 were kept
