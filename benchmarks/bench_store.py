@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_store.py run --sizes 10000 50000 132752 [--modes store memory]
     .venv/bin/python benchmarks/bench_store.py report
     .venv/bin/python benchmarks/bench_store.py loading --sizes 5000   # data path alone: memory vs store
+    .venv/bin/python benchmarks/bench_store.py epochs --sizes 5000    # training epochs: memory vs store
 
 The big Matbench files are not on this machine, so the sets are synthetic but realistic: structures of
 matbench_phonons, matbench_jdft2d and the NOMAD 2018 training set (mixed so that cells hold ~30 atoms on
@@ -130,22 +131,45 @@ def _loading(n: int) -> dict:
     return {"mode": "loading", "n": n, **{f"{mode}_pass_s": sorted(v)[1] for mode, v in times.items()}}
 
 
+def _epochs(n: int) -> dict:
+    """Seconds per CGCNN training epoch on the same graphs, from memory and from a store, alternated."""
+    import torch
+
+    from skhybrid.featurizers import GraphStore, StructureGraphizer, write_graph_store
+    from skhybrid.models import CGCNNRegressor
+
+    torch.set_num_threads(1)
+    structures = list(synthetic_structures(n, seed=2))
+    graphs = StructureGraphizer().fit_transform(structures)
+    y = np.random.default_rng(0).normal(size=n)
+    times = {"memory": [], "store": []}
+    with tempfile.TemporaryDirectory(dir=Path(__file__).parent) as tmp:
+        store = GraphStore(write_graph_store(structures, Path(tmp) / "graphs", progress=False))
+        for _ in range(3):
+            for mode, source in (("memory", graphs), ("store", store)):
+                start = time.perf_counter()
+                CGCNNRegressor(max_epochs=1, validation_fraction=0, batch_size=64, random_state=0).fit(source, y)
+                times[mode].append(time.perf_counter() - start)
+    return {"mode": "epochs", "n": n, **{f"{mode}_epoch_s": sorted(v)[1] for mode, v in times.items()},
+            **{f"{mode}_epoch_all_s": [round(t, 2) for t in v] for mode, v in times.items()}}
+
+
 def _load() -> list:
     return json.loads(RESULTS.read_text()) if RESULTS.exists() else []
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["run", "report", "one", "loading"])
+    parser.add_argument("command", choices=["run", "report", "one", "loading", "epochs"])
     parser.add_argument("--sizes", nargs="+", type=int, default=[10000, 50000, 132752])
     parser.add_argument("--modes", nargs="+", default=["store", "memory"])
     args = parser.parse_args(argv)
     if args.command == "one":  # the child process
         print(json.dumps(_one(args.modes[0], args.sizes[0])))
         return
-    if args.command == "loading":
-        record = _loading(args.sizes[0])
-        RESULTS.write_text(json.dumps([r for r in _load() if r["mode"] != "loading"] + [record], indent=1) + "\n")
+    if args.command in ("loading", "epochs"):
+        record = (_loading if args.command == "loading" else _epochs)(args.sizes[0])
+        RESULTS.write_text(json.dumps([r for r in _load() if r["mode"] != args.command] + [record], indent=1) + "\n")
         print(record)
         return
     if args.command == "run":
@@ -158,7 +182,7 @@ def main(argv=None):
                 record = json.loads(out.strip().splitlines()[-1])
                 RESULTS.write_text(json.dumps(_load() + [record], indent=1) + "\n")
                 print(record, flush=True)
-    records = [r for r in _load() if r["mode"] != "loading"]
+    records = [r for r in _load() if r["mode"] in ("store", "memory")]
     print("| structures | mode | mean atoms | build s | peak RSS after build (GB) | one epoch s | peak RSS (GB) | disk (GB) |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|")
     for r in sorted(records, key=lambda r: (r["n"], r["mode"])):

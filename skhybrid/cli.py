@@ -63,7 +63,7 @@ def _benchmark(args) -> int:
                     out=args.out, data_dir=args.data_dir, tune=args.tune, device=args.device, seed=args.seed,
                     quick=args.quick, force=args.force, progress=not args.no_progress, threads=args.threads,
                     intervals=args.intervals, task_type=args.task_type, classify_above=args.classify_above,
-                    n_jobs=args.n_jobs)
+                    n_jobs=args.n_jobs, store=args.store)
     if args.dask is None:
         results = run_benchmark(task, **settings)
     else:
@@ -345,6 +345,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--dask", default=None, metavar="SCHEDULER",
                        help="run the fits on a Dask cluster: its scheduler's address (tcp://host:8786), or "
                             "'local' for a LocalCluster of --n-jobs workers")
+    bench.add_argument("--store", default=None, metavar="FOLDER",
+                       help="keep structure descriptors and crystal graphs in on-disk stores in FOLDER: each "
+                            "structure is featurized once for every fold, model and later run, and graphs are "
+                            "streamed from disk (memory flat in the set's size); results are unchanged")
     bench.add_argument("--task-type", default="auto", choices=["auto", "regression", "classification"],
                        help="with --data: what the target is (default: auto, classification for booleans or "
                             "text labels); Matbench tasks have their own")

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import is_classifier
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import log_loss, roc_auc_score
 
 from skhybrid.benchmark import load_records, run_benchmark
 from skhybrid.catalogue import CATALOGUE, build
@@ -43,6 +43,13 @@ def test_matbench_classification_task_scores_roc_auc_and_writes_matbench_files(t
     assert set(hybrid["components"]) >= {"descriptors", "graph"} and "fusion_weights" in hybrid
     report = (out / "report.md").read_text()
     assert "ROC-AUC" in report and "CGCNN | 0.952" in report  # the leaderboard row of the task
+    # each part of the hybrid is scored by log loss too, from its saved probabilities
+    parts = pd.read_csv(out / "predictions" / "hybrid-light__fold0.csv")
+    positive = parts["y_true"] == parts["y_true"].max()
+    descriptors_loss = log_loss(positive, parts["pred:descriptors"], labels=[False, True])
+    row = next(line for line in report.splitlines() if line.startswith("| hybrid-light | descriptors | 0,1 |"))
+    assert f"{descriptors_loss:.4g}" in row.split("|")[7]
+    assert any(line.startswith("| hybrid-light | (the model) | 0,1 |") for line in report.splitlines())
     assert (out / "plots" / "roc.png").stat().st_size > 0
 
     # the Matbench file holds the probabilities; matbench 0.6 turns them into labels at 0.5 before its

@@ -351,12 +351,30 @@ def _components_table(out: Path, results: pd.DataFrame, unit: str) -> list[str]:
     if not rows:
         return []
     frame = pd.DataFrame(rows, columns=["model", "component", "fold", "mae"])
-    lines = [f"Inside the fusion models and ensembles: the test {kind.label} of each part, as trained inside the "
-             "model (bases; `name/k` is member `k` of a base or an ensemble), on the same folds:", "",
-             f"| model | part | folds | {label} | per fold |", "|---|---|---|---:|---|"]
-    for (model, component), group in frame.groupby(["model", "component"], sort=False):
-        lines.append(f"| {model} | {component} | {','.join(map(str, group['fold']))} | {group['mae'].mean():.4g} | "
-                     + ", ".join(f"{v:.4g}" for v in group["mae"]) + " |")
+    if kind is CLASSIFICATION:
+        lines = [f"Inside the fusion models: the test {kind.label} and log loss of each part, as trained inside the "
+                 "model (bases), on the same folds (log loss from the saved probabilities), beside the model's own:",
+                 "", f"| model | part | folds | {label} | per fold | log loss | per fold |", "|---|---|---|---:|---|---:|---|"]
+        for model, parts in frame.groupby("model", sort=False):
+            folds = list(dict.fromkeys(parts["fold"]))
+            own = results[results["model"] == model].set_index("fold")
+            losses = {fold: _part_log_losses(out, model, fold) for fold in folds}
+            rows = [("(the model)", [own.loc[f, "roc_auc"] for f in folds], [losses[f].get("proba") for f in folds])]
+            rows += [(component, list(group["mae"]), [losses[f].get(component) for f in group["fold"]])
+                     for component, group in parts.groupby("component", sort=False)]
+            for component, aucs, lls in rows:
+                ll_known = [v for v in lls if v is not None]
+                mean_ll = f"{np.mean(ll_known):.4g}" if len(ll_known) == len(lls) else ""
+                lines.append(f"| {model} | {component} | {','.join(map(str, folds))} | {np.mean(aucs):.4g} | "
+                             + ", ".join(f"{v:.4g}" for v in aucs) + f" | {mean_ll} | "
+                             + ", ".join("" if v is None else f"{v:.4g}" for v in lls) + " |")
+    else:
+        lines = [f"Inside the fusion models and ensembles: the test {kind.label} of each part, as trained inside the "
+                 "model (bases; `name/k` is member `k` of a base or an ensemble), on the same folds:", "",
+                 f"| model | part | folds | {label} | per fold |", "|---|---|---|---:|---|"]
+        for (model, component), group in frame.groupby(["model", "component"], sort=False):
+            lines.append(f"| {model} | {component} | {','.join(map(str, group['fold']))} | {group['mae'].mean():.4g} | "
+                         + ", ".join(f"{v:.4g}" for v in group["mae"]) + " |")
     lines.append("")
     weights = [(row["model"], int(row["fold"]), row["fusion_weights"], row.get("held_out_scores"))
                for _, row in results.sort_values(["model", "fold"]).iterrows()
@@ -370,6 +388,28 @@ def _components_table(out: Path, results: pd.DataFrame, unit: str) -> list[str]:
                          + f" | {scores} |")
         lines.append("")
     return lines
+
+
+def _part_log_losses(out: Path, model: str, fold: int) -> dict:
+    """Test log loss of a classifier and of each of its parts on one fold, from its saved probabilities.
+
+    ``{"proba": ..., "<part>": ...}``: the model's probability of the positive class and each part's
+    (``pred:<part>`` columns); empty when the predictions file is missing.
+    """
+    from sklearn.metrics import log_loss
+
+    from ._runner import COMPONENT_PREFIX
+
+    path = out / "predictions" / f"{model}__fold{fold}.csv"
+    if not path.exists():
+        return {}
+    frame = pd.read_csv(path)
+    positive = frame["y_true"] == sorted(frame["y_true"].unique())[-1]
+    columns = {"proba": "proba", **{c[len(COMPONENT_PREFIX):]: c for c in frame.columns
+                                     if c.startswith(COMPONENT_PREFIX)}}
+    return {name: float(log_loss(positive, np.clip(frame[column].to_numpy(dtype=float), 1e-15, 1 - 1e-15),
+                                 labels=[False, True]))
+            for name, column in columns.items() if column in frame}
 
 
 def write_report(out, results: pd.DataFrame, bench, *, expected=None, quick=False) -> dict:

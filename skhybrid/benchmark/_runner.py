@@ -327,7 +327,7 @@ def _probability_columns(proba, classes) -> dict:
 def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BENCHMARK, folds=None,
                   out="benchmark-results", data_dir=None, tune=0, device="auto", seed=0, quick=False, force=False,
                   progress=True, threads=1, intervals=None, task_type="auto", classify_above=None,
-                  n_jobs=None) -> pd.DataFrame:
+                  n_jobs=None, store=None) -> pd.DataFrame:
     """Run (or resume) a benchmark; return one row per (model, fold) with its metrics.
 
     For each model and fold: fit on the fold's training samples, predict its
@@ -389,6 +389,11 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
         ``joblib.parallel_config(backend="dask")`` they run on a Dask cluster's workers; each finished
         fit is saved on arrival, so an interruption loses only the fits in progress. Each fit uses
         ``threads`` torch threads: set ``n_jobs * threads`` to the cores (or workers) available.
+    store : str or path-like, optional
+        A folder for on-disk stores of structure descriptors and crystal graphs
+        (:func:`skhybrid.featurizers.use_stores`): every fold, model and later run that uses the same
+        settings computes each structure's descriptors and graph once, and graphs are streamed from
+        disk to training batches, so memory stays flat in the size of the set. Results are unchanged.
 
     Returns
     -------
@@ -454,7 +459,7 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
     # the runner's bar stays; the steps inside a fit (features, graphs, epochs, internal folds) show
     # their own bars beneath it while they run
     settings = dict(seed=seed, quick=quick, device=device, task_type=bench.task_type, tune=tune,
-                    conformal=conformal, threads=threads)
+                    conformal=conformal, threads=threads, store=None if store is None else str(Path(store).resolve()))
 
     def job(name, fold):
         train, test = bench.folds[fold]
@@ -513,7 +518,7 @@ def _fit_and_score_alone(*args, **kwargs):
 
 
 def fit_and_score(entry, name, fold, X_train, y_train, X_test, y_test, test_ids, *, seed=0, quick=False,
-                  device="auto", task_type="regression", tune=0, conformal=None, threads=1):
+                  device="auto", task_type="regression", tune=0, conformal=None, threads=1, store=None):
     """Fit one catalogue entry (or its name) on a fold's training samples, predict and score its test samples.
 
     What the runner does for each (model, fold), as a function of its inputs alone, so that it can run
@@ -527,6 +532,10 @@ def fit_and_score(entry, name, fold, X_train, y_train, X_test, y_test, test_ids,
         entry = CATALOGUE[entry]
     with torch_threads(threads):
         model = build(entry, seed=seed, quick=quick, device=device, task_type=task_type)
+        if store is not None:
+            from ..featurizers import use_stores
+
+            use_stores(model, store)
         if tune:
             model = _tuned(entry, model, tune, seed)
         if conformal:

@@ -10,10 +10,10 @@ from ._magpie import MagpieFeaturizer
 from ._structure import StructureFeaturizer
 
 _LAZY = {"StructureGraphizer": "._graph", "CrystalGraph": "._crystal_graph", "clear_graph_cache": "._graph_cache",
-         "GraphStore": "._graph_store", "write_graph_store": "._graph_store"}
+         "GraphStore": "._graph_store", "write_graph_store": "._graph_store", "use_stores": "._stores"}
 
 __all__ = ["CrystalGraph", "GraphStore", "MagpieFeaturizer", "StructureFeaturizer", "StructureGraphizer",
-           "clear_graph_cache", "write_graph_store"]
+           "clear_graph_cache", "use_stores", "write_graph_store"]
 
 
 def __getattr__(name):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from functools import cache
 from numbers import Integral, Real
@@ -61,6 +62,9 @@ LOCAL_SITE_FEATURES = (
 )
 
 #: Radius of the neighbour search (A); grown per structure when an atom has no neighbour in it.
+#: version of the descriptors' definitions: an on-disk table (``store=``) written under another is refused.
+#: Raise it whenever a descriptor's formula, order or defaults change.
+DESCRIPTOR_DEFINITIONS = 1
 NEIGHBOR_RADIUS = 5.0
 #: Cutoff (A) of the radial symmetry functions.
 LOCAL_CUTOFF = 6.0
@@ -153,6 +157,13 @@ class StructureFeaturizer(TransformerMixin, BaseEstimator):
     n_jobs : int, default=None
         Processes (joblib semantics; ``None`` means 1). Worth it only for
         thousands of large cells.
+    store : str, path-like or None, default=None
+        A folder for an on-disk table of these descriptors, keyed by a
+        fingerprint of each structure (the graph cache's key) and checked
+        against the settings above: each structure is featurized once and read
+        back by every later ``transform``, in any fold, run or process (writers
+        take a file lock). Rows of structures that fail are not stored. One
+        folder holds one set of settings; another set is refused with an error.
 
     Attributes
     ----------
@@ -191,10 +202,11 @@ class StructureFeaturizer(TransformerMixin, BaseEstimator):
         "min_distance": [Interval(Real, 0, None, closed="left")],
         "on_error": [StrOptions({"raise", "nan"})],
         "n_jobs": [Integral, None],
+        "store": [str, os.PathLike, None],
     }
 
     def __init__(self, level="basic", shell_tolerance=0.1, symprec=0.1, local_cutoff=LOCAL_CUTOFF,
-                 min_distance=0.3, on_error="raise", n_jobs=None):
+                 min_distance=0.3, on_error="raise", n_jobs=None, store=None):
         self.level = level
         self.shell_tolerance = shell_tolerance
         self.symprec = symprec
@@ -202,6 +214,7 @@ class StructureFeaturizer(TransformerMixin, BaseEstimator):
         self.min_distance = min_distance
         self.on_error = on_error
         self.n_jobs = n_jobs
+        self.store = store
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -235,34 +248,81 @@ class StructureFeaturizer(TransformerMixin, BaseEstimator):
         """
         self._validate_params()
         structures = check_structures(X)
-        settings = dict(level=self.level, shell_tolerance=float(self.shell_tolerance), symprec=float(self.symprec),
-                        local_cutoff=float(self.local_cutoff), min_distance=float(self.min_distance))
+        if self.store is not None:
+            features, errors = self._stored_features(structures)
+        else:
+            features, errors = self._compute(structures, list(range(len(structures))))
+        self._handle_errors(errors)
+        return features
+
+    def _settings(self) -> dict:
+        return dict(level=self.level, shell_tolerance=float(self.shell_tolerance), symprec=float(self.symprec),
+                    local_cutoff=float(self.local_cutoff), min_distance=float(self.min_distance))
+
+    def _compute(self, structures, indices):
+        """Rows of ``structures`` and ``(index, reason)`` of those that failed (NaN rows), by ``indices``."""
+        settings = self._settings()
         n_jobs = effective_n_jobs(self.n_jobs)
         with progress_bar(total=len(structures), desc="structure features", unit="structure") as bar:
             if n_jobs > 1 and len(structures) >= 4 * n_jobs:
                 chunks = np.array_split(np.arange(len(structures)), min(len(structures) // 2, 8 * n_jobs))
                 rows, errors = [], []
                 for part in Parallel(n_jobs=n_jobs, return_as="generator")(
-                        delayed(_featurize_many)([structures[i] for i in chunk], chunk.tolist(), settings)
+                        delayed(_featurize_many)([structures[i] for i in chunk], [indices[i] for i in chunk],
+                                                 settings)
                         for chunk in chunks):
                     rows.extend(part[0])
                     errors.extend(part[1])
                     bar.update(len(part[0]))
             else:
-                rows, errors = _featurize_many(structures, list(range(len(structures))), settings,
-                                               None if bar.disable else bar)
-        features = np.vstack(rows) if rows else np.empty((0, len(self._names())))
-        if errors:
-            if self.on_error == "raise":
-                index, reason = errors[0]
-                more = f" ({len(errors) - 1} more bad structures)" if len(errors) > 1 else ""
-                raise ValueError(f"X[{index}] cannot be featurized: {reason}{more}. Fix or drop the structure, "
-                                 "or pass on_error='nan' to get a row of NaN.")
-            warnings.warn(
-                f"StructureFeaturizer: {len(errors)} structure(s) could not be featurized and are NaN rows: "
-                f"indices {format_indices([e[0] for e in errors])} (first: X[{errors[0][0]}]: {errors[0][1]}).",
-                UserWarning, stacklevel=2)
-        return features
+                rows, errors = _featurize_many(structures, list(indices), settings, None if bar.disable else bar)
+        return (np.vstack(rows) if rows else np.empty((0, len(self._names())))), errors
+
+    def _handle_errors(self, errors) -> None:
+        if not errors:
+            return
+        if self.on_error == "raise":
+            index, reason = errors[0]
+            more = f" ({len(errors) - 1} more bad structures)" if len(errors) > 1 else ""
+            raise ValueError(f"X[{index}] cannot be featurized: {reason}{more}. Fix or drop the structure, "
+                             "or pass on_error='nan' to get a row of NaN.")
+        warnings.warn(
+            f"StructureFeaturizer: {len(errors)} structure(s) could not be featurized and are NaN rows: "
+            f"indices {format_indices([e[0] for e in errors])} (first: X[{errors[0][0]}]: {errors[0][1]}).",
+            UserWarning, stacklevel=3)
+
+    def _stored_features(self, structures):
+        """Rows read from the on-disk table in ``store`` (the structures it lacks computed and added first), errors."""
+        from ._descriptor_store import DescriptorStore
+        from ._graph_cache import structure_fingerprint
+
+        keys = [structure_fingerprint(s) for s in structures]
+        store = DescriptorStore(self.store, featurizer=type(self).__name__, settings=self._settings(),
+                                names=self._names(), definitions=DESCRIPTOR_DEFINITIONS)
+        positions = store.locate(keys)
+        missing = {}
+        for i in np.flatnonzero(positions < 0):
+            missing.setdefault(keys[i], int(i))
+        errors = []
+        if missing:
+            first = list(missing.values())
+            rows, errors = self._compute([structures[i] for i in first], first)
+            failed = {index for index, _ in errors}
+            good = [k for k, i in enumerate(first) if i not in failed]
+            # one writer at a time: parallel fits may featurize into one table together; rows another writer
+            # added meanwhile are kept, ours for the same structures dropped (they are equal)
+            with store.lock():
+                store.refresh()
+                fresh = [k for k in good if store.locate([keys[first[k]]])[0] < 0]
+                store.append([keys[first[k]] for k in fresh], rows[fresh])
+            positions = store.locate(keys)
+            # every copy of a failed structure is a NaN row, and is named as such
+            reasons = {keys[index]: reason for index, reason in errors}
+            errors = [(int(i), reasons[keys[i]]) for i in np.flatnonzero(positions < 0)]
+        features = np.full((len(structures), len(self._names())), np.nan)
+        found = positions >= 0
+        features[found] = store.rows(positions[found])
+        return features, errors
 
     def _names(self) -> list[str]:
         names = list(BASIC_FEATURES)
