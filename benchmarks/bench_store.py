@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/bench_store.py report
     .venv/bin/python benchmarks/bench_store.py loading --sizes 5000   # data path alone: memory vs store
     .venv/bin/python benchmarks/bench_store.py epochs --sizes 5000    # training epochs: memory vs store
+    .venv/bin/python benchmarks/bench_store.py descriptors --sizes 2000   # descriptor table: compute vs read
 
 The big Matbench files are not on this machine, so the sets are synthetic but realistic: structures of
 matbench_phonons, matbench_jdft2d and the NOMAD 2018 training set (mixed so that cells hold ~30 atoms on
@@ -154,21 +155,43 @@ def _epochs(n: int) -> dict:
             **{f"{mode}_epoch_all_s": [round(t, 2) for t in v] for mode, v in times.items()}}
 
 
+def _descriptors(n: int) -> dict:
+    """Seconds to featurize ``n`` structures (``level="local"``): plain, into a table, and read back from it."""
+    from skhybrid.featurizers import StructureFeaturizer
+
+    structures = list(synthetic_structures(n, seed=3))
+    with tempfile.TemporaryDirectory(dir=Path(__file__).parent) as tmp:
+        times = {}
+        for name, featurizer in (("plain", StructureFeaturizer(level="local")),
+                                 ("into_table", StructureFeaturizer(level="local", store=Path(tmp) / "d")),
+                                 ("from_table", StructureFeaturizer(level="local", store=Path(tmp) / "d"))):
+            start = time.perf_counter()
+            values = featurizer.fit_transform(structures)
+            times[name] = time.perf_counter() - start
+            if name == "plain":
+                reference = values
+            else:
+                assert np.array_equal(values, reference, equal_nan=True)
+        disk = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
+    return {"mode": "descriptors", "n": n, **{f"{k}_s": round(v, 3) for k, v in times.items()},
+            "table_mb": round(disk / 1e6, 2)}
+
+
 def _load() -> list:
     return json.loads(RESULTS.read_text()) if RESULTS.exists() else []
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["run", "report", "one", "loading", "epochs"])
+    parser.add_argument("command", choices=["run", "report", "one", "loading", "epochs", "descriptors"])
     parser.add_argument("--sizes", nargs="+", type=int, default=[10000, 50000, 132752])
     parser.add_argument("--modes", nargs="+", default=["store", "memory"])
     args = parser.parse_args(argv)
     if args.command == "one":  # the child process
         print(json.dumps(_one(args.modes[0], args.sizes[0])))
         return
-    if args.command in ("loading", "epochs"):
-        record = (_loading if args.command == "loading" else _epochs)(args.sizes[0])
+    if args.command in ("loading", "epochs", "descriptors"):
+        record = {"loading": _loading, "epochs": _epochs, "descriptors": _descriptors}[args.command](args.sizes[0])
         RESULTS.write_text(json.dumps([r for r in _load() if r["mode"] != args.command] + [record], indent=1) + "\n")
         print(record)
         return

@@ -38,6 +38,8 @@ def test_matbench_classification_task_scores_roc_auc_and_writes_matbench_files(t
     frame = pd.read_csv(out / "predictions" / "rf-magpie__fold1.csv")
     record = json.loads((out / "records" / "rf-magpie__fold1.json").read_text())
     assert record["roc_auc"] == pytest.approx(roc_auc_score(frame["y_true"], frame["proba"]))
+    # what produced it: package versions and the processor (rounding can differ between processors)
+    assert {"lightgbm", "spglib"} <= set(record["versions"]) and {"cpu", "numpy_simd"} <= set(record["machine"])
     assert results.set_index(["model", "fold"]).loc[("dummy", 0), "roc_auc"] == pytest.approx(0.5)
     hybrid = json.loads((out / "records" / "hybrid-light__fold0.json").read_text())
     assert set(hybrid["components"]) >= {"descriptors", "graph"} and "fusion_weights" in hybrid

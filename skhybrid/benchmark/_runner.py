@@ -288,12 +288,30 @@ def _versions() -> dict:
 
     found = {}
     for name in ("skhybrid", "torch", "torch-geometric", "skorch", "scikit-learn", "lightgbm", "numpy", "scipy",
-                 "pymatgen"):
+                 "pymatgen", "pymatgen-core", "spglib"):
         try:
             found[name] = version(name)
         except PackageNotFoundError:
             pass
     return found
+
+
+def _machine() -> dict:
+    """The processor and the SIMD extensions numpy uses: equal versions on another processor can round
+    differently, and a boosted model's tie-breaking splits can then differ."""
+    import platform
+
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    try:
+        simd = list(np.__config__.CONFIG["SIMD Extensions"]["found"])
+    except (AttributeError, KeyError, TypeError):
+        simd = []
+    return {"cpu": cpu, "numpy_simd": simd}
 
 
 def _training_summary(model) -> dict:
@@ -561,7 +579,8 @@ def fit_and_score(entry, name, fold, X_train, y_train, X_test, y_test, test_ids,
         components = component_predictions(model, X_test, classes)
         interval_kind, bounds = (None, {}) if classify else model_intervals(model, X_test)
     record = dict(model=name, fold=fold, n_train=len(X_train), n_test=len(X_test), fit_s=fit_s,
-                  predict_s=predict_s, torch_threads=threads, **scores, versions=_versions())
+                  predict_s=predict_s, torch_threads=threads, **scores, versions=_versions(),
+                  machine=_machine())
     record.update(_training_summary(model))
     if tune and hasattr(model, "best_params_"):
         record["best_params"] = {k: (v if isinstance(v, (int, float, str, bool, list)) else str(v))

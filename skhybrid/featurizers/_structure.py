@@ -65,6 +65,8 @@ LOCAL_SITE_FEATURES = (
 #: version of the descriptors' definitions: an on-disk table (``store=``) written under another is refused.
 #: Raise it whenever a descriptor's formula, order or defaults change.
 DESCRIPTOR_DEFINITIONS = 1
+#: structures computed between two appends to an on-disk table (``store=``)
+STORE_PART = 2048
 NEIGHBOR_RADIUS = 5.0
 #: Cutoff (A) of the radial symmetry functions.
 LOCAL_CUTOFF = 6.0
@@ -259,23 +261,24 @@ class StructureFeaturizer(TransformerMixin, BaseEstimator):
         return dict(level=self.level, shell_tolerance=float(self.shell_tolerance), symprec=float(self.symprec),
                     local_cutoff=float(self.local_cutoff), min_distance=float(self.min_distance))
 
-    def _compute(self, structures, indices):
+    def _compute(self, structures, indices, bar=None):
         """Rows of ``structures`` and ``(index, reason)`` of those that failed (NaN rows), by ``indices``."""
+        if bar is None:
+            with progress_bar(total=len(structures), desc="structure features", unit="structure") as bar:
+                return self._compute(structures, indices, bar)
         settings = self._settings()
         n_jobs = effective_n_jobs(self.n_jobs)
-        with progress_bar(total=len(structures), desc="structure features", unit="structure") as bar:
-            if n_jobs > 1 and len(structures) >= 4 * n_jobs:
-                chunks = np.array_split(np.arange(len(structures)), min(len(structures) // 2, 8 * n_jobs))
-                rows, errors = [], []
-                for part in Parallel(n_jobs=n_jobs, return_as="generator")(
-                        delayed(_featurize_many)([structures[i] for i in chunk], [indices[i] for i in chunk],
-                                                 settings)
-                        for chunk in chunks):
-                    rows.extend(part[0])
-                    errors.extend(part[1])
-                    bar.update(len(part[0]))
-            else:
-                rows, errors = _featurize_many(structures, list(indices), settings, None if bar.disable else bar)
+        if n_jobs > 1 and len(structures) >= 4 * n_jobs:
+            chunks = np.array_split(np.arange(len(structures)), min(len(structures) // 2, 8 * n_jobs))
+            rows, errors = [], []
+            for part in Parallel(n_jobs=n_jobs, return_as="generator")(
+                    delayed(_featurize_many)([structures[i] for i in chunk], [indices[i] for i in chunk], settings)
+                    for chunk in chunks):
+                rows.extend(part[0])
+                errors.extend(part[1])
+                bar.update(len(part[0]))
+        else:
+            rows, errors = _featurize_many(structures, list(indices), settings, None if bar.disable else bar)
         return (np.vstack(rows) if rows else np.empty((0, len(self._names())))), errors
 
     def _handle_errors(self, errors) -> None:
@@ -306,15 +309,20 @@ class StructureFeaturizer(TransformerMixin, BaseEstimator):
         errors = []
         if missing:
             first = list(missing.values())
-            rows, errors = self._compute([structures[i] for i in first], first)
-            failed = {index for index, _ in errors}
-            good = [k for k, i in enumerate(first) if i not in failed]
-            # one writer at a time: parallel fits may featurize into one table together; rows another writer
-            # added meanwhile are kept, ours for the same structures dropped (they are equal)
-            with store.lock():
-                store.refresh()
-                fresh = [k for k in good if store.locate([keys[first[k]]])[0] < 0]
-                store.append([keys[first[k]] for k in fresh], rows[fresh])
+            with progress_bar(total=len(first), desc="structure features", unit="structure") as bar:
+                # in parts, each added to the table as soon as it is computed: an interruption loses one part
+                for start in range(0, len(first), STORE_PART):
+                    part = first[start:start + STORE_PART]
+                    rows, part_errors = self._compute([structures[i] for i in part], part, bar)
+                    errors += part_errors
+                    failed = {index for index, _ in part_errors}
+                    good = [k for k, i in enumerate(part) if i not in failed]
+                    # one writer at a time: parallel fits may featurize into one table together; rows
+                    # another writer added meanwhile are kept, ours for the same structures dropped (equal)
+                    with store.lock():
+                        store.refresh()
+                        fresh = [k for k in good if store.locate([keys[part[k]]])[0] < 0]
+                        store.append([keys[part[k]] for k in fresh], rows[fresh])
             positions = store.locate(keys)
             # every copy of a failed structure is a NaN row, and is named as such
             reasons = {keys[index]: reason for index, reason in errors}

@@ -112,3 +112,24 @@ def test_another_format_a_damaged_manifest_and_a_truncated_file_are_refused(tmp_
     values.write_bytes(values.read_bytes()[:-100])
     with pytest.raises(ValueError, match="part-000000.values.npy is missing or truncated"):
         StructureFeaturizer(store=path).transform(crystals[:5])
+
+
+def test_an_interrupted_featurization_keeps_its_finished_parts(tmp_path, crystals, monkeypatch):
+    monkeypatch.setattr(_structure, "STORE_PART", 5)
+    original = _structure._featurize_many
+    calls = {"n": 0}
+
+    def interrupted_on_the_third_part(structures, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(structures, *args, **kwargs)
+
+    monkeypatch.setattr(_structure, "_featurize_many", interrupted_on_the_third_part)
+    with pytest.raises(KeyboardInterrupt):
+        StructureFeaturizer(store=tmp_path / "d").fit_transform(crystals)
+    assert len(_store(tmp_path / "d")) == 10  # two parts of five were written
+    monkeypatch.setattr(_structure, "_featurize_many", original)
+    np.testing.assert_array_equal(StructureFeaturizer(store=tmp_path / "d").fit_transform(crystals),
+                                  StructureFeaturizer().fit_transform(crystals))
+    assert len(_store(tmp_path / "d")) == 24
