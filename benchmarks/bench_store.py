@@ -205,6 +205,9 @@ def main(argv=None):
                 record = json.loads(out.strip().splitlines()[-1])
                 RESULTS.write_text(json.dumps(_load() + [record], indent=1) + "\n")
                 print(record, flush=True)
+    for record in _load():
+        if record["mode"] not in ("store", "memory"):
+            print(record)
     records = [r for r in _load() if r["mode"] in ("store", "memory")]
     print("| structures | mode | mean atoms | build s | peak RSS after build (GB) | one epoch s | peak RSS (GB) | disk (GB) |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|")
