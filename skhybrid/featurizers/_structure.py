@@ -61,12 +61,12 @@ LOCAL_SITE_FEATURES = (
     "local_inv_sqrt_reduced_mass",
 )
 
-#: Radius of the neighbour search (A); grown per structure when an atom has no neighbour in it.
 #: version of the descriptors' definitions: an on-disk table (``store=``) written under another is refused.
 #: Raise it whenever a descriptor's formula, order or defaults change.
 DESCRIPTOR_DEFINITIONS = 1
 #: structures computed between two appends to an on-disk table (``store=``)
 STORE_PART = 2048
+#: Radius of the neighbour search (A); grown per structure when an atom has no neighbour in it.
 NEIGHBOR_RADIUS = 5.0
 #: Cutoff (A) of the radial symmetry functions.
 LOCAL_CUTOFF = 6.0
