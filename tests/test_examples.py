@@ -25,6 +25,7 @@ EXPECTED = {
     "09_tuning.py": "test MAE, tuned:",
     "10_persistence.py": "identical predictions after loading: True",
     "11_compare_all.py": "late-fusion",
+    "12_large_sets.py": "CGCNN streamed from the store",
 }
 
 
