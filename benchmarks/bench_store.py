@@ -186,6 +186,7 @@ def main(argv=None):
     parser.add_argument("command", choices=["run", "report", "one", "loading", "epochs", "descriptors"])
     parser.add_argument("--sizes", nargs="+", type=int, default=[10000, 50000, 132752])
     parser.add_argument("--modes", nargs="+", default=["store", "memory"])
+    parser.add_argument("--force", action="store_true", help="run (mode, size) pairs again, replacing their records")
     args = parser.parse_args(argv)
     if args.command == "one":  # the child process
         print(json.dumps(_one(args.modes[0], args.sizes[0])))
@@ -198,12 +199,13 @@ def main(argv=None):
     if args.command == "run":
         for n in args.sizes:
             for mode in args.modes:
-                if any(r["mode"] == mode and r["n"] == n for r in _load()):
+                if not args.force and any(r["mode"] == mode and r["n"] == n for r in _load()):
                     continue
                 out = subprocess.run([sys.executable, __file__, "one", "--modes", mode, "--sizes", str(n)],
                                      check=True, capture_output=True, text=True).stdout
                 record = json.loads(out.strip().splitlines()[-1])
-                RESULTS.write_text(json.dumps(_load() + [record], indent=1) + "\n")
+                kept = [r for r in _load() if not (r["mode"] == mode and r["n"] == n)]
+                RESULTS.write_text(json.dumps(kept + [record], indent=1) + "\n")
                 print(record, flush=True)
     for record in _load():
         if record["mode"] not in ("store", "memory"):
