@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/bench_store.py loading --sizes 5000   # data path alone: memory vs store
     .venv/bin/python benchmarks/bench_store.py epochs --sizes 5000    # training epochs: memory vs store
     .venv/bin/python benchmarks/bench_store.py descriptors --sizes 2000   # descriptor table: compute vs read
+    .venv/bin/python benchmarks/bench_store.py runner    # gbm-descriptors on jdft2d: no store, empty, filled
 
 The big Matbench files are not on this machine, so the sets are synthetic but realistic: structures of
 matbench_phonons, matbench_jdft2d and the NOMAD 2018 training set (mixed so that cells hold ~30 atoms on
@@ -177,13 +178,35 @@ def _descriptors(n: int) -> dict:
             "table_mb": round(disk / 1e6, 2)}
 
 
+def _runner(task: str = "matbench_jdft2d", models=("gbm-descriptors",)) -> dict:
+    """A real benchmark three ways: without stores, with empty stores, and again with the filled ones."""
+    import pandas as pd
+
+    from skhybrid.benchmark import run_benchmark
+
+    times, predictions = {}, {}
+    with tempfile.TemporaryDirectory(dir=Path(__file__).parent) as tmp:
+        for name, store in (("no_store", None), ("empty_store", Path(tmp) / "stores"),
+                            ("filled_store", Path(tmp) / "stores")):
+            out = Path(tmp) / name
+            start = time.perf_counter()
+            run_benchmark(task, models=list(models), data_dir=DATA, out=out, store=store, progress=False)
+            times[name] = time.perf_counter() - start
+            predictions[name] = {p.name: pd.read_csv(p)["y_pred"].to_numpy()
+                                 for p in sorted((out / "predictions").glob("*.csv"))}
+    identical = all(all((predictions[k][f] == predictions["no_store"][f]).all() for f in predictions["no_store"])
+                    for k in predictions)
+    return {"mode": "runner", "task": task, "models": list(models), **{f"{k}_s": round(v, 1) for k, v in times.items()},
+            "predictions_identical": identical}
+
+
 def _load() -> list:
     return json.loads(RESULTS.read_text()) if RESULTS.exists() else []
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["run", "report", "one", "loading", "epochs", "descriptors"])
+    parser.add_argument("command", choices=["run", "report", "one", "loading", "epochs", "descriptors", "runner"])
     parser.add_argument("--sizes", nargs="+", type=int, default=[10000, 50000, 132752])
     parser.add_argument("--modes", nargs="+", default=["store", "memory"])
     parser.add_argument("--force", action="store_true", help="run (mode, size) pairs again, replacing their records")
@@ -191,8 +214,11 @@ def main(argv=None):
     if args.command == "one":  # the child process
         print(json.dumps(_one(args.modes[0], args.sizes[0])))
         return
-    if args.command in ("loading", "epochs", "descriptors"):
-        record = {"loading": _loading, "epochs": _epochs, "descriptors": _descriptors}[args.command](args.sizes[0])
+    if args.command in ("loading", "epochs", "descriptors", "runner"):
+        if args.command == "runner":
+            record = _runner()
+        else:
+            record = {"loading": _loading, "epochs": _epochs, "descriptors": _descriptors}[args.command](args.sizes[0])
         RESULTS.write_text(json.dumps([r for r in _load() if r["mode"] != args.command] + [record], indent=1) + "\n")
         print(record)
         return
