@@ -359,7 +359,7 @@ def _components_table(out: Path, results: pd.DataFrame, unit: str) -> list[str]:
             folds = list(dict.fromkeys(parts["fold"]))
             own = results[results["model"] == model].set_index("fold")
             losses = {fold: _part_log_losses(out, model, fold) for fold in folds}
-            rows = [("(the model)", [own.loc[f, "roc_auc"] for f in folds], [losses[f].get("proba") for f in folds])]
+            rows = [("(the model)", [own.loc[f, "roc_auc"] for f in folds], [own.loc[f, "log_loss"] for f in folds])]
             rows += [(component, list(group["mae"]), [losses[f].get(component) for f in group["fold"]])
                      for component, group in parts.groupby("component", sort=False)]
             for component, aucs, lls in rows:
@@ -391,10 +391,10 @@ def _components_table(out: Path, results: pd.DataFrame, unit: str) -> list[str]:
 
 
 def _part_log_losses(out: Path, model: str, fold: int) -> dict:
-    """Test log loss of a classifier and of each of its parts on one fold, from its saved probabilities.
+    """Test log loss of each part of a classifier on one fold, from the probabilities it saved.
 
-    ``{"proba": ..., "<part>": ...}``: the model's probability of the positive class and each part's
-    (``pred:<part>`` columns); empty when the predictions file is missing.
+    ``{"<part>": ...}`` from the ``pred:<part>`` columns (each part's probability of the positive class);
+    empty when the predictions file is missing.
     """
     from sklearn.metrics import log_loss
 
@@ -405,11 +405,9 @@ def _part_log_losses(out: Path, model: str, fold: int) -> dict:
         return {}
     frame = pd.read_csv(path)
     positive = frame["y_true"] == sorted(frame["y_true"].unique())[-1]
-    columns = {"proba": "proba", **{c[len(COMPONENT_PREFIX):]: c for c in frame.columns
-                                     if c.startswith(COMPONENT_PREFIX)}}
-    return {name: float(log_loss(positive, np.clip(frame[column].to_numpy(dtype=float), 1e-15, 1 - 1e-15),
-                                 labels=[False, True]))
-            for name, column in columns.items() if column in frame}
+    return {column[len(COMPONENT_PREFIX):]: float(log_loss(positive, frame[column].to_numpy(dtype=float),
+                                                            labels=[False, True]))
+            for column in frame.columns if column.startswith(COMPONENT_PREFIX)}
 
 
 def write_report(out, results: pd.DataFrame, bench, *, expected=None, quick=False) -> dict:

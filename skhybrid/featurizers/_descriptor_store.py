@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..utils import write_atomically
+from ..utils import folder_lock, write_atomically
 
 __all__ = ["DESCRIPTOR_STORE_FORMAT", "DescriptorStore"]
 
@@ -185,24 +185,4 @@ class DescriptorStore:
 
     def lock(self):
         """An exclusive lock on the folder (a context manager) for one writer at a time."""
-        return _FolderLock(self.path)
-
-
-class _FolderLock:
-    def __init__(self, path: Path):
-        self.path = path
-
-    def __enter__(self):
-        import fcntl
-
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._handle = open(self.path / ".lock", "w")
-        fcntl.flock(self._handle, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        import fcntl
-
-        fcntl.flock(self._handle, fcntl.LOCK_UN)
-        self._handle.close()
-        return False
+        return folder_lock(self.path)

@@ -275,9 +275,9 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
 
     def _stored_graphs(self, structures):
         """A view of the on-disk store holding these structures' graphs; the missing ones are added first."""
-        import fcntl
         from pathlib import Path
 
+        from ..utils import folder_lock
         from ._graph_store import MANIFEST, GraphStore, append_to_graph_store
 
         params = self._graph_params()
@@ -295,10 +295,8 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
 
         store, positions = located()
         if (positions < 0).any():
-            path.mkdir(parents=True, exist_ok=True)
             # one writer at a time: parallel fits (a fusion model's n_jobs) may add to one store together
-            with open(path / ".lock", "w") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
+            with folder_lock(path):
                 store, positions = located()
                 missing = {}
                 for i in np.flatnonzero(positions < 0):

@@ -321,7 +321,7 @@ class StructureFeaturizer(TransformerMixin, BaseEstimator):
                     # another writer added meanwhile are kept, ours for the same structures dropped (equal)
                     with store.lock():
                         store.refresh()
-                        fresh = [k for k in good if store.locate([keys[part[k]]])[0] < 0]
+                        fresh = [k for k, at in zip(good, store.locate([keys[part[k]] for k in good])) if at < 0]
                         store.append([keys[part[k]] for k in fresh], rows[fresh])
             positions = store.locate(keys)
             # every copy of a failed structure is a NaN row, and is named as such

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["write_atomically"]
+__all__ = ["folder_lock", "write_atomically"]
 
 
 def write_atomically(path, data) -> None:
@@ -37,3 +38,34 @@ def write_atomically(path, data) -> None:
     else:
         tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+@contextmanager
+def folder_lock(folder):
+    """An exclusive ``flock`` on ``folder/.lock`` for the ``with`` block: one writer of an on-disk store at a time.
+
+    Parallel fits (a fusion model's ``n_jobs``, the runner's, Dask workers on a shared filesystem) may add
+    to one graph store or descriptor table together; the lock makes their appends take turns.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Created if missing.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skhybrid.utils import folder_lock
+    >>> with folder_lock(tempfile.mkdtemp()):
+    ...     pass
+    """
+    import fcntl
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
