@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_store.py run --sizes 10000 50000 132752 [--modes store memory]
     .venv/bin/python benchmarks/bench_store.py report
+    .venv/bin/python benchmarks/bench_store.py pair --sizes 132752   # memory and store at the same time
     .venv/bin/python benchmarks/bench_store.py loading --sizes 5000   # data path alone: memory vs store
     .venv/bin/python benchmarks/bench_store.py epochs --sizes 5000    # training epochs: memory vs store
     .venv/bin/python benchmarks/bench_store.py descriptors --sizes 2000   # descriptor table: compute vs read
@@ -23,6 +24,10 @@ Each (mode, size) runs in a fresh process, so its peak resident memory (``ru_max
 ``loading`` times the data path alone, which is what the store changes: passes of shuffled batches of 64
 over the same graphs (the collated fields CGCNN reads), from the list and from a store, alternated three
 times in one process (the middle time of each is kept), so that both see the same load on the machine.
+
+``pair`` runs the ``memory`` and ``store`` processes of one size at the same time, one core each, so that
+both see the same machine (and the store competes for the page cache with the in-memory process, as it
+would beside other work); its records are ``pair-memory`` and ``pair-store``.
 
 Records go to ``benchmarks/results/store.json`` (one per (mode, size); a rerun skips finished ones).
 """
@@ -98,6 +103,10 @@ def _one(mode: str, n: int) -> dict:
         else:
             graphs = StructureGraphizer().fit_transform(list(synthetic_structures(n)))
         record["build_s"] = time.perf_counter() - start
+        if mode == "store":
+            from skhybrid.featurizers._graph_store import STORE_FORMAT_VERSION
+
+            record["store_format"] = STORE_FORMAT_VERSION
         record["rss_after_build_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
         record["atoms_mean"] = float(np.mean([graphs[i].num_nodes for i in range(0, n, max(1, n // 2000))]))
         y = np.random.default_rng(0).normal(size=n)
@@ -206,7 +215,8 @@ def _load() -> list:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["run", "report", "one", "loading", "epochs", "descriptors", "runner"])
+    parser.add_argument("command", choices=["run", "report", "one", "pair", "loading", "epochs", "descriptors",
+                                            "runner"])
     parser.add_argument("--sizes", nargs="+", type=int, default=[10000, 50000, 132752])
     parser.add_argument("--modes", nargs="+", default=["store", "memory"])
     parser.add_argument("--force", action="store_true", help="run (mode, size) pairs again, replacing their records")
@@ -221,6 +231,20 @@ def main(argv=None):
             record = {"loading": _loading, "epochs": _epochs, "descriptors": _descriptors}[args.command](args.sizes[0])
         RESULTS.write_text(json.dumps([r for r in _load() if r["mode"] != args.command] + [record], indent=1) + "\n")
         print(record)
+        return
+    if args.command == "pair":
+        for n in args.sizes:
+            children = {mode: subprocess.Popen([sys.executable, __file__, "one", "--modes", mode, "--sizes", str(n)],
+                                               stdout=subprocess.PIPE, text=True) for mode in ("memory", "store")}
+            for mode, child in children.items():
+                out, _ = child.communicate()
+                if child.returncode:
+                    raise SystemExit(f"the {mode} process of {n} structures failed (exit {child.returncode})")
+                record = {**json.loads(out.strip().splitlines()[-1]), "mode": f"pair-{mode}",
+                          "note": "run at the same time as the other mode of its pair, one core each"}
+                kept = [r for r in _load() if not (r["mode"] == record["mode"] and r["n"] == n)]
+                RESULTS.write_text(json.dumps(kept + [record], indent=1) + "\n")
+                print(record, flush=True)
         return
     if args.command == "run":
         for n in args.sizes:

@@ -358,7 +358,7 @@ def _node_features(structure, index, atom_features, occupancy):
                 f"X[{index}] contains element Z={bad}, which has no CGCNN atom encoding (Z = 1-100); "
                 "use atom_features='z'."
             )
-        return z, table[z]
+        return z, None  # an ordered structure's vectors are table rows: looked up when the graph is made
     if occupancy == "error":
         site = next(i for i, s in enumerate(structure) if not s.is_ordered)
         raise ValueError(
@@ -407,9 +407,21 @@ def _check_no_coincident_atoms(structure, index) -> None:
                          f"{float(distance[0]):.3g} A apart (coincident atoms); fix the structure.")
 
 
-def structure_to_graph(structure, index, *, cutoff, max_neighbors, atom_features, n_gaussians,
-                       gaussian_width=None, line_graph: bool, n_angle_basis, occupancy):
+def structure_to_graph(structure, index, **params):
     """One structure's CrystalGraph, and whether its cutoff had to grow."""
+    arrays, grown = graph_arrays(structure, index, **params)
+    return graph_from_arrays(arrays, params), grown
+
+
+def graph_arrays(structure, index, *, cutoff, max_neighbors, atom_features, n_gaussians,
+                 gaussian_width=None, line_graph: bool, n_angle_basis, occupancy):
+    """What a structure's graph is made from, as numpy arrays, and whether its cutoff had to grow.
+
+    Distances and angle cosines are kept in float64 and their Gaussian expansions are left to
+    :func:`graph_from_arrays`: the graph store holds these arrays (about a sixth of the expanded
+    graph) and expands them on reading into exactly the graph built in memory. ``x`` is present
+    only for disordered structures; an ordered one's CGCNN vectors are rows of the table by ``z``.
+    """
     z, x = _node_features(structure, index, atom_features, occupancy)
     n_atoms = len(structure)
     _check_no_coincident_atoms(structure, index)
@@ -427,20 +439,35 @@ def structure_to_graph(structure, index, *, cutoff, max_neighbors, atom_features
         )
     cart = structure.cart_coords
     edge_vec = cart[neighbor] + image @ structure.lattice.matrix - cart[centre]
+    arrays = {"z": z, "edge_index": np.stack([neighbor, centre]).astype(np.int64),
+              "distance": np.asarray(distance, dtype=np.float64), "edge_vec": edge_vec}
+    if x is not None:
+        arrays["x"] = np.ascontiguousarray(x, dtype=np.float32)
+    if line_graph:
+        arrays["lg_edge_index"], arrays["angle_cos"] = build_line_graph(centre, edge_vec)
+    return arrays, grown
+
+
+def graph_from_arrays(arrays, params) -> CrystalGraph:
+    """The CrystalGraph of :func:`graph_arrays`' output: expansions computed, fields in float32."""
+    z, distance = arrays["z"], arrays["distance"]
     graph = CrystalGraph(
-        z=torch.from_numpy(z),
-        edge_index=torch.from_numpy(np.stack([neighbor, centre]).astype(np.int64)),
-        edge_attr=to_tensor(gaussian_expansion(distance, 0.0, cutoff, n_gaussians, gaussian_width), torch.float32),
+        z=torch.from_numpy(np.ascontiguousarray(z, dtype=np.int64)),
+        edge_index=torch.from_numpy(np.ascontiguousarray(arrays["edge_index"], dtype=np.int64)),
+        edge_attr=to_tensor(gaussian_expansion(distance, 0.0, params["cutoff"], params["n_gaussians"],
+                                               params.get("gaussian_width")), torch.float32),
         distance=to_tensor(distance, torch.float32),
-        edge_vec=to_tensor(edge_vec, torch.float32),
-        num_nodes=n_atoms,
+        edge_vec=to_tensor(arrays["edge_vec"], torch.float32),
+        num_nodes=len(z),
     )
+    x = arrays.get("x")
+    if x is None and params["atom_features"] == "cgcnn":
+        x = cgcnn_atom_features()[z]
     if x is not None:
         graph.x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
-    if line_graph:
-        lg_index, cos = build_line_graph(centre, edge_vec)
-        graph.lg_edge_index = torch.from_numpy(lg_index)
+    if params["line_graph"]:
+        cos = arrays["angle_cos"]
+        graph.lg_edge_index = torch.from_numpy(np.ascontiguousarray(arrays["lg_edge_index"], dtype=np.int64))
         graph.angle_cos = to_tensor(cos, torch.float32)
-        graph.lg_attr = to_tensor(gaussian_expansion(cos, -1.0, 1.0, n_angle_basis), torch.float32)
-    return graph, grown
-
+        graph.lg_attr = to_tensor(gaussian_expansion(cos, -1.0, 1.0, params["n_angle_basis"]), torch.float32)
+    return graph

@@ -1,13 +1,23 @@
-"""An on-disk store of crystal graphs: written once in chunks, read back memory-mapped, graph by graph.
+"""An on-disk store of crystal graphs: written once in chunks, read back graph by graph.
 
 A Materials Project-sized set does not fit in memory as Python graph objects (132k structures of ~30 atoms
-with 12 bonds on 41 Gaussians are about 8 GB of edge features alone). The store keeps every field of
-every graph as one flat array per chunk (``.npy`` files, concatenated along atoms, bonds and angles, with
-the offsets of each graph), written once, atomically per chunk, and read back graph by graph with
-positioned reads (``os.pread``) of exactly the rows a graph needs: the data pass through the operating
+with 12 bonds on 41 Gaussians are about 8 GB of edge features alone). The store keeps what every graph is
+made from as one flat array per field and chunk (``.npy`` files, concatenated along atoms, bonds and
+angles, with the offsets of each graph), written once, atomically per chunk, and read back graph by graph
+with positioned reads (``os.pread``) of exactly the rows a graph needs: the data pass through the operating
 system's page cache, which it can drop at will, and never stay mapped in the process, so resident
 memory stays flat in the number of structures (a memory map would count every page an epoch touched).
 A write that is interrupted resumes at the first missing chunk.
+
+Layouts (``layout`` of each chunk in the manifest):
+
+1. every field of the graph as built, Gaussian expansions included (skhybrid 0.x stores of format 1);
+2. the arrays of :func:`graph_arrays`: bond distances and angle cosines in float64, no expansions and no
+   CGCNN vectors of ordered structures; a read expands them (tens of microseconds per graph) into exactly
+   the graph built in memory. About a sixth of layout 1 on disk, so that a 132k-structure store (~1.8
+   instead of 10.6 GB) stays in the page cache while a network trains from it.
+
+A store of format 2 may hold chunks of both layouts (a format-1 store resumed or extended by this version).
 """
 
 from __future__ import annotations
@@ -22,21 +32,27 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._crystal_graph import CrystalGraph
+from ._crystal_graph import CrystalGraph, cgcnn_atom_features
 from ._graph_cache import structure_fingerprint
 
 __all__ = ["GraphStore", "STORE_FORMAT_VERSION", "append_to_graph_store", "write_graph_store"]
 
-#: version of the layout below; a reader refuses a newer one
-STORE_FORMAT_VERSION = 1
+#: version of the manifest and chunk layouts below; a reader refuses a newer one
+STORE_FORMAT_VERSION = 2
+#: the chunk layout this version writes
+CHUNK_LAYOUT = 2
 MANIFEST = "manifest.json"
 #: chunks whose files a store keeps open at once (each holds a file descriptor per field)
 OPEN_CHUNKS = 32
 
 #: graph fields by the dimension they are concatenated along: one row per atom, bond or angle
+#: (``edge_attr`` and ``lg_attr`` are stored in layout-1 chunks only)
 _ATOM_FIELDS = ("z", "x")
 _BOND_FIELDS = ("edge_attr", "distance", "edge_vec")
 _ANGLE_FIELDS = ("lg_attr", "angle_cos")
+#: the dtype each field is stored in (layout 2): full precision where an expansion is computed from it
+_STORED_DTYPES = {"z": np.int64, "x": np.float32, "edge_index": np.int64, "distance": np.float64,
+                  "edge_vec": np.float32, "lg_edge_index": np.int64, "angle_cos": np.float64}
 #: index fields, stored relative to their graph (0-based), with the count they index
 _INDEX_FIELDS = {"edge_index": "atoms", "lg_edge_index": "bonds"}
 
@@ -55,13 +71,23 @@ def _fingerprint(structures) -> str:
 
 
 def _write_chunk(folder: Path, structures, first_index: int, params: dict) -> dict:
-    """Build the graphs of one chunk and write them as flat arrays, atomically (a temporary folder renamed)."""
-    from ._graph import _build_graphs
+    """Compute the graph arrays of one chunk and write them flat, atomically (a temporary folder renamed)."""
+    from ._graph import graph_arrays
 
-    graphs, grown = _build_graphs(structures, list(range(first_index, first_index + len(structures))), params)
-    counts = {"atoms": np.array([g.num_nodes for g in graphs]),
-              "bonds": np.array([g.edge_index.shape[1] for g in graphs]),
-              "angles": np.array([g.lg_edge_index.shape[1] if "lg_edge_index" in g else 0 for g in graphs])}
+    graphs, grown = [], []
+    for index, structure in enumerate(structures, start=first_index):
+        arrays, was_grown = graph_arrays(structure, index, **params)
+        graphs.append(arrays)
+        if was_grown:
+            grown.append(index)
+    if any("x" in g for g in graphs) and not all("x" in g for g in graphs):
+        # disordered and ordered structures in one chunk: the ordered ones' table rows are stored too
+        table = cgcnn_atom_features()
+        for g in graphs:
+            g.setdefault("x", table[g["z"]])
+    counts = {"atoms": np.array([len(g["z"]) for g in graphs]),
+              "bonds": np.array([g["edge_index"].shape[1] for g in graphs]),
+              "angles": np.array([g["lg_edge_index"].shape[1] if "lg_edge_index" in g else 0 for g in graphs])}
     tmp = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -71,28 +97,24 @@ def _write_chunk(folder: Path, structures, first_index: int, params: dict) -> di
     np.save(tmp / "fingerprints.npy", np.frombuffer(b"".join(structure_fingerprint(s) for s in structures),
                                                     dtype=np.uint8).reshape(len(structures), -1))
     fields = {}
-    for field in (*_ATOM_FIELDS, *_BOND_FIELDS, *_ANGLE_FIELDS, *_INDEX_FIELDS):
-        present = [field in g and g[field] is not None for g in graphs]
-        if not any(present):
+    for field, dtype in _STORED_DTYPES.items():
+        if field not in graphs[0]:
             continue
-        if not all(present):
-            raise ValueError(f"Graphs {first_index}-{first_index + len(graphs) - 1} have field {field!r} on some "
-                             "graphs only; build every graph with one StructureGraphizer.")
         if field in _INDEX_FIELDS:  # (2, count) -> (count, 2): one graph's rows lie together on disk
-            array = np.ascontiguousarray(torch.cat([g[field] for g in graphs], dim=1).numpy().T)
+            array = np.ascontiguousarray(np.concatenate([g[field] for g in graphs], axis=1).T, dtype=dtype)
         else:
-            array = torch.cat([g[field] for g in graphs], dim=0).numpy()
+            array = np.concatenate([np.asarray(g[field], dtype=dtype) for g in graphs], axis=0)
         np.save(tmp / f"{field}.npy", array)
         fields[field] = {"dtype": str(array.dtype), "shape": list(array.shape)}
     tmp.rename(folder)
-    return {"fields": fields, "grown": [int(i) for i in grown]}
+    return {"layout": CHUNK_LAYOUT, "fields": fields, "grown": [int(i) for i in grown]}
 
 
 class GraphStore(Sequence):
-    """Crystal graphs on disk, read back memory-mapped: a sequence that graph networks train on.
+    """Crystal graphs on disk, read back graph by graph: a sequence that graph networks train on.
 
     Open a store written by :func:`write_graph_store`; ``store[i]`` is the
-    :class:`CrystalGraph` of structure ``i``, rebuilt from memory-mapped arrays,
+    :class:`CrystalGraph` of structure ``i``, rebuilt from the rows it reads,
     and ``store.subset(indices)`` (or ``store[indices]``) a view of some of
     them, for a fold. Graph networks take a store or a view as ``X`` and stream
     it batch by batch, so memory stays flat in the number of graphs:
@@ -131,10 +153,7 @@ class GraphStore(Sequence):
             manifest = json.loads(manifest_path.read_text())
         except ValueError as error:
             raise ValueError(f"{manifest_path} is damaged ({error}); write the store again.") from error
-        version = manifest.get("format_version")
-        if not isinstance(version, int) or version > STORE_FORMAT_VERSION:
-            raise ValueError(f"{self.path} was written by a newer skhybrid (store format {version}, this one reads "
-                             f"up to {STORE_FORMAT_VERSION}); upgrade skhybrid or write the store again.")
+        _check_format(manifest, self.path)
         self.manifest = manifest
         self.params = manifest["params"]
         self.n_structures = int(manifest["n_structures"])
@@ -248,12 +267,13 @@ class GraphStore(Sequence):
                                  "write it again.") from error
         fields = {name: _FieldFile(folder / f"{name}.npy", meta) for name, meta in info["fields"].items()}
         offsets = {kind: np.concatenate([[0], np.cumsum(values)]) for kind, values in counts.items()}
-        chunk = {"fields": fields, "offsets": offsets, "n_atoms": counts["atoms"]}
+        chunk = {"fields": fields, "offsets": offsets, "n_atoms": counts["atoms"], "layout": info.get("layout", 1)}
         self._chunks[k] = chunk
         return chunk
 
-    @staticmethod
-    def _graph(chunk: dict, row: int) -> CrystalGraph:
+    def _graph(self, chunk: dict, row: int) -> CrystalGraph:
+        from ._graph import graph_from_arrays
+
         offsets = chunk["offsets"]
         spans = {kind: (int(offsets[kind][row]), int(offsets[kind][row + 1])) for kind in offsets}
         values = {}
@@ -265,10 +285,10 @@ class GraphStore(Sequence):
             else:
                 kind = "angles"
             part = file.rows(*spans[kind])
-            if field in _INDEX_FIELDS:
-                part = part.T.copy()
-            values[field] = torch.from_numpy(part)
-        graph = CrystalGraph(**values)
+            values[field] = part.T.copy() if field in _INDEX_FIELDS else part
+        if chunk["layout"] >= 2:
+            return graph_from_arrays(values, self.params)
+        graph = CrystalGraph(**{field: torch.from_numpy(part) for field, part in values.items()})
         graph.num_nodes = int(chunk["n_atoms"][row])
         return graph
 
@@ -313,6 +333,13 @@ class _FieldFile:
                 pass
 
 
+def _check_format(manifest: dict, path: Path) -> None:
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or not 1 <= version <= STORE_FORMAT_VERSION:
+        raise ValueError(f"{path} was written by a newer skhybrid (store format {version}, this one reads up to "
+                         f"{STORE_FORMAT_VERSION}); upgrade skhybrid or write the store again.")
+
+
 def append_to_graph_store(structures, path, params: dict, *, chunk_size=2048, n_jobs=None) -> None:
     """Add the graphs of ``structures`` at the end of a complete store (or start one): new chunks only."""
     from joblib import Parallel, delayed
@@ -329,6 +356,8 @@ def append_to_graph_store(structures, path, params: dict, *, chunk_size=2048, n_
                              "graphizer a store of its own.")
         if not manifest.get("complete"):
             raise ValueError(f"{path} is incomplete; finish it with write_graph_store (same structures) first.")
+        _check_format(manifest, path)
+        manifest["format_version"] = STORE_FORMAT_VERSION  # new chunks are written in this version's layout
     else:
         manifest = {"format_version": STORE_FORMAT_VERSION, "skhybrid": __version__, "params": params,
                     "chunk_size": int(chunk_size), "n_structures": 0, "chunks": [], "complete": True}
@@ -413,6 +442,8 @@ def write_graph_store(structures, path, graphizer=None, *, chunk_size=2048, n_jo
     if old is not None and (old.get("params") != params or old.get("chunk_size") != int(chunk_size)):
         raise ValueError(f"{path} holds a store written with other settings ({old.get('params')}, chunk_size "
                          f"{old.get('chunk_size')}); choose another path, or delete it to write this one.")
+    if old is not None:
+        _check_format(old, path)
     chunks = list(old["chunks"]) if old is not None else []
     manifest = {"format_version": STORE_FORMAT_VERSION, "skhybrid": __version__, "params": params,
                 "chunk_size": int(chunk_size), "n_structures": 0, "chunks": chunks, "complete": False}

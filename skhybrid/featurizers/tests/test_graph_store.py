@@ -40,6 +40,78 @@ def test_store_holds_the_in_memory_graphs(tmp_path, crystals, settings):
     _same(pickle.loads(pickle.dumps(view))[0], graphs[5])  # views travel to worker processes
 
 
+def test_a_store_holds_distances_not_their_expansions(tmp_path, crystals):
+    structures, _ = crystals
+    path = write_graph_store(structures, tmp_path / "g", StructureGraphizer(line_graph=True), chunk_size=20,
+                             progress=False)
+    chunk = path / "chunk-000000"
+    stored = {p.stem for p in chunk.glob("*.npy")}
+    # the expansions (41 and 40 Gaussians) and the table rows of ordered structures are computed on reading
+    assert not stored & {"edge_attr", "lg_attr", "x"}
+    assert np.load(chunk / "distance.npy").dtype == np.float64 and np.load(chunk / "angle_cos.npy").dtype == np.float64
+    graphs = StructureGraphizer(line_graph=True).fit_transform(structures[:20])
+    expanded = sum(graphs[i][f].numpy().nbytes for i in range(20) for f in graphs[i].keys() if f != "num_nodes")
+    on_disk = sum(p.stat().st_size for p in chunk.glob("*.npy"))
+    assert on_disk < expanded / 5, (on_disk, expanded)
+
+
+def test_disordered_and_ordered_structures_share_a_chunk(tmp_path, crystals):
+    structures, _ = crystals
+    disordered = structures[1].copy()
+    disordered.replace(0, {"Na": 0.5, "K": 0.5})
+    mixed = [structures[0], disordered, structures[2]]
+    graphizer = StructureGraphizer(occupancy="weighted")
+    store = GraphStore(write_graph_store(mixed, tmp_path / "g", graphizer, progress=False))
+    assert (tmp_path / "g" / "chunk-000000" / "x.npy").is_file()
+    for a, b in zip(store, graphizer.fit_transform(mixed)):
+        _same(a, b)
+
+
+def _to_format_1(path, structures, graphizer):
+    """Rewrite a store in the first format: every field of the built graphs, expansions included."""
+    import torch
+
+    manifest = json.loads((path / "manifest.json").read_text())
+    start = 0
+    for k, info in enumerate(manifest["chunks"]):
+        graphs = graphizer.fit_transform(structures[start:start + info["n"]])
+        start += info["n"]
+        folder = path / f"chunk-{k:06d}"
+        for file in folder.glob("*.npy"):
+            if not file.stem.startswith("n_") and file.stem != "fingerprints":
+                file.unlink()
+        fields = {}
+        for field in graphs[0].keys():
+            if field == "num_nodes":
+                continue
+            if field.endswith("edge_index"):
+                array = np.ascontiguousarray(torch.cat([g[field] for g in graphs], dim=1).numpy().T)
+            else:
+                array = torch.cat([g[field] for g in graphs], dim=0).numpy()
+            np.save(folder / f"{field}.npy", array)
+            fields[field] = {"dtype": str(array.dtype), "shape": list(array.shape)}
+        info["fields"] = fields
+        del info["layout"]
+    manifest["format_version"] = 1
+    (path / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_a_format_1_store_is_read_and_extended(tmp_path, crystals):
+    structures, _ = crystals
+    graphizer = StructureGraphizer(line_graph=True, max_neighbors=8)
+    path = write_graph_store(structures[:20], tmp_path / "g", graphizer, chunk_size=10, progress=False)
+    _to_format_1(path, structures[:20], graphizer)
+    assert (path / "chunk-000001" / "edge_attr.npy").is_file()
+    graphs = graphizer.fit_transform(structures)
+    _same(GraphStore(path)[13], graphs[13])
+    # a graphizer with this store adds the structures it lacks in chunks of the new layout
+    extended = StructureGraphizer(line_graph=True, max_neighbors=8, store=str(path)).fit_transform(structures)
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["format_version"] == 2 and [c.get("layout", 1) for c in manifest["chunks"]] == [1, 1, 2]
+    for i in (3, 13, 25, 39):
+        _same(extended[i], graphs[i])
+
+
 def test_parallel_write_equals_serial(tmp_path, crystals):
     structures, _ = crystals
     serial = GraphStore(write_graph_store(structures, tmp_path / "a", chunk_size=5, progress=False))
@@ -93,11 +165,11 @@ def test_mismatches_and_damage_are_named(tmp_path, crystals):
         GraphStore(path)
     (path / "manifest.json").write_text(json.dumps(manifest))
 
-    file = path / "chunk-000001" / "edge_attr.npy"
+    file = path / "chunk-000001" / "distance.npy"
     file.write_bytes(file.read_bytes()[: file.stat().st_size // 2])  # truncated
     store = GraphStore(path)
     _same(store[3], StructureGraphizer().fit_transform(structures[3:4])[0])  # chunk 0 is intact
-    with pytest.raises(ValueError, match="chunk-000001.edge_attr.npy.*damaged"):
+    with pytest.raises(ValueError, match="chunk-000001.distance.npy.*damaged"):
         store[12]
 
 
