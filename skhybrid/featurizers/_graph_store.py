@@ -42,8 +42,23 @@ STORE_FORMAT_VERSION = 2
 #: the chunk layout this version writes
 CHUNK_LAYOUT = 2
 MANIFEST = "manifest.json"
-#: chunks whose files a store keeps open at once (each holds a file descriptor per field)
-OPEN_CHUNKS = 32
+def _open_chunks() -> int:
+    """Chunks whose files a store keeps open at once: an eighth of the process's file limit, 16 to 256.
+
+    Each open chunk holds a file descriptor per field (five to seven). A chunk's counts and file headers
+    are read once and kept (about 50 kB per chunk), so reopening a closed one is a few ``os.open`` calls;
+    with the default limit of 1024 files, 128 chunks (262k graphs) stay open.
+    """
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):  # no resource module (Windows)
+        return 64
+    return 256 if soft == resource.RLIM_INFINITY else int(min(256, max(16, soft // 8)))
+
+
+OPEN_CHUNKS = _open_chunks()
 
 #: graph fields by the dimension they are concatenated along: one row per atom, bond or angle
 #: (``edge_attr`` and ``lg_attr`` are stored in layout-1 chunks only)
@@ -160,7 +175,8 @@ class GraphStore(Sequence):
         if not manifest.get("complete"):
             raise ValueError(f"{self.path} is incomplete ({self.n_structures} structures written before the write "
                              "stopped); run write_graph_store again with the same structures to finish it.")
-        self._chunks = OrderedDict()
+        self._chunks = {}
+        self._open = OrderedDict()
         self._starts = np.concatenate([[0], np.cumsum([c["n"] for c in manifest["chunks"]])]).astype(np.int64)
         self._indices = np.arange(self.n_structures)
         self._u = None
@@ -197,7 +213,7 @@ class GraphStore(Sequence):
             raise IndexError(f"indices out of range for a store view of {len(self)} graphs.")
         view = GraphStore.__new__(GraphStore)
         vars(view).update(vars(self))
-        view._chunks = self._chunks
+        view._chunks, view._open = self._chunks, self._open
         view._indices = self._indices[indices]
         view._u = None if self._u is None else self._u[indices]
         return view
@@ -243,18 +259,26 @@ class GraphStore(Sequence):
     def __getstate__(self):
         # open files do not travel to other processes; the paths do
         state = dict(vars(self))
-        state["_chunks"] = OrderedDict()
+        state["_chunks"], state["_open"] = {}, OrderedDict()
         return state
 
     # --- reading ---------------------------------------------------------------------------------
 
     def _chunk(self, k: int) -> dict:
-        cached = self._chunks.get(k)
-        if cached is not None:
-            self._chunks.move_to_end(k)
-            return cached
-        if len(self._chunks) >= OPEN_CHUNKS:  # bounded open files: close the least recently read chunk
-            self._chunks.popitem(last=False)
+        chunk = self._chunks.get(k)
+        if chunk is None:
+            chunk = self._chunks[k] = self._load_chunk(k)
+        if k in self._open:
+            self._open.move_to_end(k)
+        else:
+            if len(self._open) >= OPEN_CHUNKS:  # bounded open files: close the least recently read chunk's
+                old, _ = self._open.popitem(last=False)
+                for file in self._chunks[old]["fields"].values():
+                    file.close()
+            self._open[k] = None
+        return chunk
+
+    def _load_chunk(self, k: int) -> dict:
         folder = self.path / _chunk_name(k)
         info = self.manifest["chunks"][k]
         counts = {}
@@ -267,9 +291,7 @@ class GraphStore(Sequence):
                                  "write it again.") from error
         fields = {name: _FieldFile(folder / f"{name}.npy", meta) for name, meta in info["fields"].items()}
         offsets = {kind: np.concatenate([[0], np.cumsum(values)]) for kind, values in counts.items()}
-        chunk = {"fields": fields, "offsets": offsets, "n_atoms": counts["atoms"], "layout": info.get("layout", 1)}
-        self._chunks[k] = chunk
-        return chunk
+        return {"fields": fields, "offsets": offsets, "n_atoms": counts["atoms"], "layout": info.get("layout", 1)}
 
     def _graph(self, chunk: dict, row: int) -> CrystalGraph:
         from ._graph import graph_from_arrays
@@ -294,12 +316,21 @@ class GraphStore(Sequence):
 
 
 class _FieldFile:
-    """Rows of one ``.npy`` file, read with ``os.pread``; the file is checked against the manifest on opening."""
+    """Rows of one ``.npy`` file, read with ``os.pread``; the file is checked against the manifest when first opened."""
 
     def __init__(self, path: Path, meta: dict):
-        self.path, self.meta, self.fd = path, meta, None
+        self.path, self.meta, self.fd, self.row_bytes = path, meta, None, None
 
     def _open(self):
+        if self.row_bytes is None:
+            self._check()
+        try:
+            self.fd = os.open(self.path, os.O_RDONLY)
+        except OSError as error:
+            raise ValueError(f"{self.path} cannot be read ({type(error).__name__}: {error}); the store is damaged: "
+                             "write it again.") from error
+
+    def _check(self):
         try:
             with open(self.path, "rb") as handle:
                 version = np.lib.format.read_magic(handle)
@@ -311,13 +342,13 @@ class _FieldFile:
             raise ValueError(f"{self.path} cannot be read ({type(error).__name__}: {error}); the store is damaged: "
                              "write it again (an interrupted write resumes).") from error
         self.dtype, self.shape = np.dtype(dtype), tuple(shape)
-        self.row_bytes = self.dtype.itemsize * int(np.prod(self.shape[1:], dtype=np.int64))
-        expected = self.header + self.row_bytes * self.shape[0]
+        row_bytes = self.dtype.itemsize * int(np.prod(self.shape[1:], dtype=np.int64))
+        expected = self.header + row_bytes * self.shape[0]
         if list(self.shape) != self.meta["shape"] or self.path.stat().st_size != expected:
             raise ValueError(f"{self.path} holds {self.path.stat().st_size} bytes for {list(self.shape)} values, "
                              f"the manifest says {self.meta['shape']} ({expected} bytes); the store is damaged "
                              "(truncated?): write it again.")
-        self.fd = os.open(self.path, os.O_RDONLY)
+        self.row_bytes = row_bytes  # checked once; a reopened file is not read again
 
     def rows(self, start: int, stop: int) -> np.ndarray:
         if self.fd is None:
@@ -325,12 +356,15 @@ class _FieldFile:
         data = os.pread(self.fd, (stop - start) * self.row_bytes, self.header + start * self.row_bytes)
         return np.frombuffer(bytearray(data), dtype=self.dtype).reshape((stop - start, *self.shape[1:]))
 
-    def __del__(self):
+    def close(self):
         if getattr(self, "fd", None) is not None:
+            fd, self.fd = self.fd, None
             try:
-                os.close(self.fd)
+                os.close(fd)
             except OSError:
                 pass
+
+    __del__ = close
 
 
 def _check_format(manifest: dict, path: Path) -> None:

@@ -112,6 +112,24 @@ def test_a_format_1_store_is_read_and_extended(tmp_path, crystals):
         _same(extended[i], graphs[i])
 
 
+def test_shuffled_reads_over_more_chunks_than_stay_open(tmp_path, crystals, monkeypatch):
+    structures, _ = crystals
+    monkeypatch.setattr(_graph_store, "OPEN_CHUNKS", 2)
+    store = GraphStore(write_graph_store(structures, tmp_path / "g", chunk_size=4, progress=False))  # 10 chunks
+    graphs = StructureGraphizer().fit_transform(structures)
+    loads = []
+    original = store._load_chunk
+    store._load_chunk = lambda k: loads.append(k) or original(k)
+    for _ in range(2):
+        for i in np.random.default_rng(0).permutation(40):
+            _same(store[int(i)], graphs[i])
+            assert len(store._open) <= 2
+    # files are closed and reopened, but each chunk's counts and headers are read once
+    assert sorted(loads) == list(range(10))
+    open_files = [f for chunk in store._chunks.values() for f in chunk["fields"].values() if f.fd is not None]
+    assert len(open_files) <= 2 * 5
+
+
 def test_parallel_write_equals_serial(tmp_path, crystals):
     structures, _ = crystals
     serial = GraphStore(write_graph_store(structures, tmp_path / "a", chunk_size=5, progress=False))
