@@ -2,7 +2,7 @@
 
 matminer's IonProperty enumerates oxidation states per atom and can take minutes
 on large formula units. The rule: each composition gets ``ION_TIME_LIMIT`` seconds
-of matminer's IonProperty; where it does not finish, the other 142 features are
+(of CPU time) of matminer's IonProperty; where it does not finish, the other 142 features are
 still compared and "compound possible" is checked against an independent
 per-element enumeration (``_reference_charge_balance``). The counts are asserted.
 """
@@ -26,18 +26,23 @@ class _Timeout(Exception):
 
 
 def _with_time_limit(func, arg, seconds):
+    """``func(arg)``, or None after ``seconds`` of this process's CPU time.
+
+    CPU time, not wall time: with a wall-clock limit the count depended on what else ran on the machine
+    (107 of 1,000 timed out with CI beside a benchmark). SIGPROF also leaves SIGALRM to pytest-timeout.
+    """
     def handler(signum, frame):
         raise _Timeout
 
-    previous = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    previous = signal.signal(signal.SIGPROF, handler)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         return func(arg)
     except _Timeout:
         return None
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
 
 
 def _reference_charge_balance(composition):
@@ -80,8 +85,8 @@ def _matminer_features(compositions):
 def _compare(compositions, name):
     """Assert parity; return the indices where matminer's IonProperty ran out of time.
 
-    How many run out depends on the machine's load; the bounds on that count in the
-    tests below only guard against the comparison silently skipping most of the data.
+    The limit is CPU time, so the count depends on the processor, not on the machine's load; the
+    bounds on it in the tests below guard against the comparison silently skipping much of the data.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -132,7 +137,9 @@ def _check_mp_sample(formulas):
 
 def test_parity_mp_e_form_1000(data_home):
     timed_out = _check_mp_sample(_mp_formulas(data_home, 1_000))
-    assert len(timed_out) <= 100
+    # 97 of these 1,000 run out of 0.25 s of CPU time on the development machine (large formula units);
+    # the bound leaves room for a slower processor
+    assert len(timed_out) <= 150
 
 
 @pytest.mark.slow
@@ -140,4 +147,4 @@ def test_parity_mp_e_form_1000(data_home):
 def test_parity_mp_e_form_10000(data_home):
     """The issue's 10,000-formula sample (about 8 minutes, most of it matminer)."""
     timed_out = _check_mp_sample(_mp_formulas(data_home, 10_000))
-    assert len(timed_out) <= 1_000
+    assert len(timed_out) <= 1_500
