@@ -328,11 +328,16 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
         return tags
 
 
-def _build_graphs(structures, indices, params, bar=None):
-    """Graphs of ``structures``, whose positions in the caller's input are ``indices``."""
+def _build_graphs(structures, indices, params, bar=None, build=None):
+    """Graphs of ``structures``, whose positions in the caller's input are ``indices``.
+
+    ``build`` makes one graph (default :func:`structure_to_graph`); the on-disk store passes
+    :func:`graph_arrays`, so that both paths walk the structures and record grown cutoffs alike.
+    """
+    build = structure_to_graph if build is None else build
     graphs, grown = [], []
     for index, structure in zip(indices, structures):
-        graph, was_grown = structure_to_graph(structure, index, **params)
+        graph, was_grown = build(structure, index, **params)
         if bar is not None:
             bar.update(1)
         graphs.append(graph)

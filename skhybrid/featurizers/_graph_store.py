@@ -87,14 +87,10 @@ def _fingerprint(structures) -> str:
 
 def _write_chunk(folder: Path, structures, first_index: int, params: dict) -> dict:
     """Compute the graph arrays of one chunk and write them flat, atomically (a temporary folder renamed)."""
-    from ._graph import graph_arrays
+    from ._graph import _build_graphs, graph_arrays
 
-    graphs, grown = [], []
-    for index, structure in enumerate(structures, start=first_index):
-        arrays, was_grown = graph_arrays(structure, index, **params)
-        graphs.append(arrays)
-        if was_grown:
-            grown.append(index)
+    indices = range(first_index, first_index + len(structures))
+    graphs, grown = _build_graphs(structures, indices, params, build=graph_arrays)
     if any("x" in g for g in graphs) and not all("x" in g for g in graphs):
         # disordered and ordered structures in one chunk: the ordered ones' table rows are stored too
         table = cgcnn_atom_features()
