@@ -8,6 +8,7 @@ from .featurizers import MagpieFeaturizer, StructureFeaturizer
 __version__ = "0.1.0.dev0"
 
 _LAZY = {
+    "CHGNetFeaturizer": "featurizers",
     "CrystalGraph": "featurizers",
     "StructureGraphizer": "featurizers",
     "GraphRegressor": "models",
@@ -25,6 +26,7 @@ _LAZY = {
 __all__ = [
     "ALIGNNRegressor",
     "CGCNNRegressor",
+    "CHGNetFeaturizer",
     "CrystalGraph",
     "EarlyFusionRegressor",
     "GraphRegressor",

@@ -179,7 +179,16 @@ def descriptor_features():
     return FeatureUnion([("magpie", MagpieFeaturizer()), ("structure", StructureFeaturizer(level="local"))])
 
 
-def _gbm_descriptors(seed, quick, classify=False):
+def pretrained_features():
+    """The descriptor features and the pretrained CHGNet's predictions and latent vector (71), side by side."""
+    from .featurizers import CHGNetFeaturizer
+
+    features = descriptor_features()
+    features.transformer_list.append(("chgnet", CHGNetFeaturizer()))
+    return features
+
+
+def _gbm_descriptors(seed, quick, classify=False, features=descriptor_features):
     from lightgbm import LGBMClassifier, LGBMRegressor
     from sklearn.pipeline import Pipeline
 
@@ -187,20 +196,24 @@ def _gbm_descriptors(seed, quick, classify=False):
 
     params = dict(LGBM_PARAMS, n_estimators=100) if quick else LGBM_PARAMS
     if classify:
-        return Pipeline([("features", descriptor_features()), ("gbm", LGBMClassifier(**params, random_state=seed))])
+        return Pipeline([("features", features()), ("gbm", LGBMClassifier(**params, random_state=seed))])
     # the target transform and the training objective are chosen per training set by 5-fold CV: absolute
     # error suits jdft2d's outlier-heavy target, squared error phonons' (docs/benchmarks.md)
     gbm = AutoTargetTransformRegressor(LGBMRegressor(**params, random_state=seed),
                                        param_grid={"objective": ["regression", "l1"]}, cv=3 if quick else 5,
                                        random_state=seed)
-    return Pipeline([("features", descriptor_features()), ("gbm", gbm)])
+    return Pipeline([("features", features()), ("gbm", gbm)])
 
 
-def _hybrid_of(graph_model):
+def _gbm_pretrained(seed, quick, classify=False):
+    return _gbm_descriptors(seed, quick, classify, features=pretrained_features)
+
+
+def _hybrid_of(graph_model, descriptor_model=_gbm_descriptors):
     def build(seed, quick, classify=False):
         from .fusion import DisjointHoldouts, LateFusionClassifier, LateFusionRegressor
 
-        bases = [("descriptors", _gbm_descriptors(seed, quick, classify)),
+        bases = [("descriptors", descriptor_model(seed, quick, classify)),
                  ("graph", graph_model(seed, quick, classify))]
         # two held-out slices of 10%: each base is fitted twice, on 90% of the training data, in parallel
         # processes, and the slices choose the weights; the network's two fits are its final committee
@@ -281,6 +294,12 @@ CATALOGUE: dict[str, CatalogueEntry] = {spec.name: spec for spec in [
                    "slices of the training data; the network is the committee of its two fits on 90%, the "
                    "descriptor model is refit on everything (about 30 minutes per phonons fold)",
                    _hybrid_of(_megnet_kgcnn), classifier=_classifier(_hybrid_of(_megnet_kgcnn))),
+    CatalogueEntry("gbm-pretrained", "gbm-descriptors with the pretrained CHGNet's predictions (energy, forces, "
+                   "stress, magnetic moments) and 64-wide latent vector added to its features (needs the "
+                   "'pretrained' extra)", _gbm_pretrained, classifier=_classifier(_gbm_pretrained)),
+    CatalogueEntry("hybrid-pretrained", "hybrid with gbm-pretrained as its descriptor part (needs the "
+                   "'pretrained' extra)", _hybrid_of(_megnet_kgcnn, _gbm_pretrained),
+                   classifier=_classifier(_hybrid_of(_megnet_kgcnn, _gbm_pretrained))),
     CatalogueEntry("hybrid-large-cells", "gbm-descriptors and megnet (Magpie state, 12 nearest neighbours, up to "
                    "60 epochs), blended as in hybrid: for cells of tens of atoms, where megnet-kgcnn's radius "
                    "graphs cost too much (NOMAD 2018: 62 atoms per cell)", _hybrid_of(_megnet_60),
@@ -390,7 +409,7 @@ def build(name, *, seed: int = 0, quick: bool = False, device: str = "auto", tas
     quick : bool, default=False
         Short training (5 epochs, 50-100 trees, smaller internal CV), for smoke tests.
     device : str, default="auto"
-        torch device of every graph network inside.
+        torch device of every graph network (and pretrained featurizer) inside.
     task_type : {"regression", "classification"}, default="regression"
         ``"classification"`` builds the entry's classifier (``ValueError`` for an entry without one,
         listing those that have one).
@@ -415,6 +434,11 @@ def build(name, *, seed: int = 0, quick: bool = False, device: str = "auto", tas
     paths = graph_regressor_paths(model) if hasattr(model, "get_params") else []
     if paths:
         model.set_params(**{f"{path}device": device for path in paths})
+    if hasattr(model, "get_params"):
+        from .featurizers._pretrained import CHGNetFeaturizer
+
+        pretrained = [key for key, value in model.get_params(deep=True).items() if isinstance(value, CHGNetFeaturizer)]
+        model.set_params(**{f"{key}__device": device for key in pretrained})
     return model
 
 

@@ -9,10 +9,10 @@ import importlib
 from ._magpie import MagpieFeaturizer
 from ._structure import StructureFeaturizer
 
-_LAZY = {"StructureGraphizer": "._graph", "CrystalGraph": "._crystal_graph", "clear_graph_cache": "._graph_cache",
+_LAZY = {"CHGNetFeaturizer": "._pretrained", "StructureGraphizer": "._graph", "CrystalGraph": "._crystal_graph", "clear_graph_cache": "._graph_cache",
          "GraphStore": "._graph_store", "write_graph_store": "._graph_store", "use_stores": "._stores"}
 
-__all__ = ["CrystalGraph", "GraphStore", "MagpieFeaturizer", "StructureFeaturizer", "StructureGraphizer",
+__all__ = ["CHGNetFeaturizer", "CrystalGraph", "GraphStore", "MagpieFeaturizer", "StructureFeaturizer", "StructureGraphizer",
            "clear_graph_cache", "use_stores", "write_graph_store"]
 
 

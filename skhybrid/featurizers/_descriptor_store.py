@@ -21,7 +21,7 @@ import numpy as np
 
 from ..utils import folder_lock, write_atomically
 
-__all__ = ["DESCRIPTOR_STORE_FORMAT", "DescriptorStore"]
+__all__ = ["DESCRIPTOR_STORE_FORMAT", "DescriptorStore", "stored_features"]
 
 #: version of the layout below; a reader refuses any other
 DESCRIPTOR_STORE_FORMAT = 1
@@ -186,3 +186,49 @@ class DescriptorStore:
     def lock(self):
         """An exclusive lock on the folder (a context manager) for one writer at a time."""
         return folder_lock(self.path)
+
+
+def stored_features(featurizer, structures, *, definitions: int, part: int, desc: str):
+    """Rows of ``structures`` from ``featurizer.store``, computing and appending those the table lacks first.
+
+    The featurizer provides ``store`` (the folder), ``_settings()`` (what its rows depend on), ``_names()``
+    (the columns) and ``_compute(structures, indices, bar)``, which returns the rows and the
+    ``(index, reason)`` of the structures that failed (NaN rows). Parts of ``part`` structures are appended
+    as soon as they are computed, so an interruption loses one part. Returns the rows (NaN where a
+    structure failed) and the errors, every copy of a failed structure named.
+    """
+    from ..utils import progress_bar
+    from ._graph_cache import structure_fingerprint
+
+    names = featurizer._names()
+    keys = [structure_fingerprint(s) for s in structures]
+    store = DescriptorStore(featurizer.store, featurizer=type(featurizer).__name__, settings=featurizer._settings(),
+                            names=names, definitions=definitions)
+    positions = store.locate(keys)
+    missing = {}
+    for i in np.flatnonzero(positions < 0):
+        missing.setdefault(keys[i], int(i))
+    errors = []
+    if missing:
+        first = list(missing.values())
+        with progress_bar(total=len(first), desc=desc, unit="structure") as bar:
+            for start in range(0, len(first), part):
+                chunk = first[start:start + part]
+                rows, chunk_errors = featurizer._compute([structures[i] for i in chunk], chunk, bar)
+                errors += chunk_errors
+                failed = {index for index, _ in chunk_errors}
+                good = [k for k, i in enumerate(chunk) if i not in failed]
+                # one writer at a time: parallel fits may featurize into one table together; rows
+                # another writer added meanwhile are kept, ours for the same structures dropped (equal)
+                with store.lock():
+                    store.refresh()
+                    fresh = [k for k, at in zip(good, store.locate([keys[chunk[k]] for k in good])) if at < 0]
+                    store.append([keys[chunk[k]] for k in fresh], rows[fresh])
+        positions = store.locate(keys)
+        # every copy of a failed structure is a NaN row, and is named as such
+        reasons = {keys[index]: reason for index, reason in errors}
+        errors = [(int(i), reasons[keys[i]]) for i in np.flatnonzero(positions < 0)]
+    features = np.full((len(structures), len(names)), np.nan)
+    found = positions >= 0
+    features[found] = store.rows(positions[found])
+    return features, errors

@@ -10,23 +10,26 @@ __all__ = ["store_name", "use_stores"]
 
 
 def store_name(featurizer) -> str:
-    """``descriptors-<digest>`` or ``graphs-<digest>``: one folder per kind and set of settings."""
+    """``descriptors-<digest>``, ``chgnet-<digest>`` or ``graphs-<digest>``: one folder per kind and settings."""
     from ._graph import StructureGraphizer
+    from ._pretrained import CHGNET_DEFINITIONS, CHGNetFeaturizer
     from ._structure import DESCRIPTOR_DEFINITIONS, StructureFeaturizer
 
     if isinstance(featurizer, StructureFeaturizer):
         kind, settings = "descriptors", {**featurizer._settings(), "definitions": DESCRIPTOR_DEFINITIONS}
+    elif isinstance(featurizer, CHGNetFeaturizer):
+        kind, settings = "chgnet", {**featurizer._settings(), "definitions": CHGNET_DEFINITIONS}
     elif isinstance(featurizer, StructureGraphizer):
         kind, settings = "graphs", featurizer._graph_params()
     else:
-        raise TypeError(f"{type(featurizer).__name__} has no on-disk store; StructureFeaturizer and "
-                        "StructureGraphizer have.")
+        raise TypeError(f"{type(featurizer).__name__} has no on-disk store; StructureFeaturizer, "
+                        "CHGNetFeaturizer and StructureGraphizer have.")
     digest = hashlib.blake2b(json.dumps(settings, sort_keys=True).encode(), digest_size=6).hexdigest()
     return f"{kind}-{digest}"
 
 
 def use_stores(estimator, folder):
-    """Give every ``StructureFeaturizer`` and ``StructureGraphizer`` inside ``estimator`` a store in ``folder``.
+    """Give every ``StructureFeaturizer``, ``CHGNetFeaturizer`` and ``StructureGraphizer`` in ``estimator`` a store.
 
     Each gets ``folder/<kind>-<digest of its settings>``, so models with different graph or descriptor
     settings never share a store, and models with the same ones (every fold of a benchmark, the
@@ -54,10 +57,11 @@ def use_stores(estimator, folder):
     True
     """
     from ._graph import StructureGraphizer
+    from ._pretrained import CHGNetFeaturizer
     from ._structure import StructureFeaturizer
 
     folder = Path(folder)
-    kinds = (StructureFeaturizer, StructureGraphizer)
+    kinds = (StructureFeaturizer, CHGNetFeaturizer, StructureGraphizer)
     if isinstance(estimator, kinds):
         estimator.set_params(store=str(folder / store_name(estimator)))
     changes = {f"{key}__store": str(folder / store_name(value))

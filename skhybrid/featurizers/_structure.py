@@ -296,41 +296,10 @@ class StructureFeaturizer(TransformerMixin, BaseEstimator):
 
     def _stored_features(self, structures):
         """Rows read from the on-disk table in ``store`` (the structures it lacks computed and added first), errors."""
-        from ._descriptor_store import DescriptorStore
-        from ._graph_cache import structure_fingerprint
+        from ._descriptor_store import stored_features
 
-        keys = [structure_fingerprint(s) for s in structures]
-        store = DescriptorStore(self.store, featurizer=type(self).__name__, settings=self._settings(),
-                                names=self._names(), definitions=DESCRIPTOR_DEFINITIONS)
-        positions = store.locate(keys)
-        missing = {}
-        for i in np.flatnonzero(positions < 0):
-            missing.setdefault(keys[i], int(i))
-        errors = []
-        if missing:
-            first = list(missing.values())
-            with progress_bar(total=len(first), desc="structure features", unit="structure") as bar:
-                # in parts, each added to the table as soon as it is computed: an interruption loses one part
-                for start in range(0, len(first), STORE_PART):
-                    part = first[start:start + STORE_PART]
-                    rows, part_errors = self._compute([structures[i] for i in part], part, bar)
-                    errors += part_errors
-                    failed = {index for index, _ in part_errors}
-                    good = [k for k, i in enumerate(part) if i not in failed]
-                    # one writer at a time: parallel fits may featurize into one table together; rows
-                    # another writer added meanwhile are kept, ours for the same structures dropped (equal)
-                    with store.lock():
-                        store.refresh()
-                        fresh = [k for k, at in zip(good, store.locate([keys[part[k]] for k in good])) if at < 0]
-                        store.append([keys[part[k]] for k in fresh], rows[fresh])
-            positions = store.locate(keys)
-            # every copy of a failed structure is a NaN row, and is named as such
-            reasons = {keys[index]: reason for index, reason in errors}
-            errors = [(int(i), reasons[keys[i]]) for i in np.flatnonzero(positions < 0)]
-        features = np.full((len(structures), len(self._names())), np.nan)
-        found = positions >= 0
-        features[found] = store.rows(positions[found])
-        return features, errors
+        return stored_features(self, structures, definitions=DESCRIPTOR_DEFINITIONS, part=STORE_PART,
+                               desc="structure features")
 
     def _names(self) -> list[str]:
         names = list(BASIC_FEATURES)

@@ -1,0 +1,304 @@
+"""CHGNetFeaturizer: what a pretrained universal potential knows about a structure, as descriptors."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import warnings
+from functools import cache
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ..utils import check_structures, format_indices, progress_bar
+
+__all__ = ["CHGNetFeaturizer"]
+
+#: the scalar predictions kept, in output order (the latent vector follows them)
+PREDICTED_FEATURES = (
+    "chgnet_energy_per_atom",
+    "chgnet_force_mean", "chgnet_force_max",
+    "chgnet_stress_mean_normal", "chgnet_stress_von_mises",
+    "chgnet_magmom_mean", "chgnet_magmom_max",
+)
+#: width of CHGNet's crystal feature vector (the mean of its atom features after the last interaction)
+LATENT_WIDTH = 64
+#: version of the column definitions above; an on-disk table of other definitions is refused
+CHGNET_DEFINITIONS = 1
+#: structures computed between two appends to an on-disk table (``store=``)
+STORE_PART = 256
+#: the largest atomic number CHGNet's element embedding was trained on (MPtrj: H to Pu)
+MAX_Z = 94
+
+
+class CHGNetFeaturizer(TransformerMixin, BaseEstimator):
+    """Predictions and the latent crystal vector of the pretrained CHGNet, as descriptors.
+
+    CHGNet (Deng et al. 2023) is a graph network potential trained on the
+    Materials Project trajectory set (MPtrj: 1.58 million snapshots of about
+    146,000 relaxations, PBE/PBE+U energies, forces, stresses and magnetic
+    moments). What it learned from those calculations transfers to properties
+    it never saw: MatterVial (2025) adds latent vectors of pretrained networks
+    to MODNet's descriptors and lowers its Matbench errors on phonons
+    (34.3 -> 30.1 cm^-1) and jdft2d (33.2 -> 29.2 meV/atom). This
+    transformer runs the pretrained model once per structure, without
+    relaxing it, and returns, for each structure:
+
+    - ``chgnet_energy_per_atom`` (eV/atom), the predicted energy;
+    - ``chgnet_force_mean``, ``chgnet_force_max``: the mean and largest force
+      norm over atoms (eV/A), how far the structure is from a relaxed one
+      in the potential's eyes;
+    - ``chgnet_stress_mean_normal`` (GPa): the mean of the stress tensor's
+      diagonal, and ``chgnet_stress_von_mises`` (GPa): sqrt(3/2 s':s') of its
+      deviatoric part s' (both invariant under rotation, unlike components);
+    - ``chgnet_magmom_mean``, ``chgnet_magmom_max``: the mean and largest
+      absolute predicted magnetic moment (Bohr magnetons);
+    - ``chgnet_latent_0`` ... ``chgnet_latent_63``: the crystal feature vector,
+      the mean of the atom features after the last interaction block.
+
+    The weights ship inside the ``chgnet`` package (``pip install
+    skhybrid[pretrained]``): nothing is downloaded. Inference is
+    deterministic for a given device and thread count; forces and stresses
+    take one backward pass, about 0.06 s per 7-atom cell and 1.4 s per
+    60-atom cell on one CPU core. Give ``store`` a folder to compute each
+    structure once across folds and runs.
+
+    Parameters
+    ----------
+    model : {"0.3.0", "0.2.0", "r2scan"}, default="0.3.0"
+        The packaged checkpoint: ``"0.3.0"`` (the current one), ``"0.2.0"``
+        (the first release) or ``"r2scan"`` (fine-tuned on r2SCAN).
+    batch_size : int, default=16
+        Structures per forward pass.
+    device : str, default="cpu"
+        Torch device (``"cuda"``, ``"cuda:1"``...), or ``"auto"`` for CUDA when
+        present.
+    on_error : {"raise", "nan"}, default="raise"
+        A structure CHGNet cannot take (disordered sites, an element past Pu,
+        an atom with no neighbour within 6 A) raises ``ValueError`` naming its
+        index, or with ``"nan"`` becomes a row of NaN with a warning listing
+        the indices.
+    store : str, path-like or None, default=None
+        A folder for an on-disk table of these descriptors (as
+        :class:`StructureFeaturizer`'s ``store``): each structure is computed
+        once and read back by every later ``transform``.
+
+    Attributes
+    ----------
+    n_features_out_ : int
+        71: seven predictions and the 64-wide latent vector.
+
+    See Also
+    --------
+    StructureFeaturizer : descriptors computed from the structure alone.
+    MagpieFeaturizer : composition descriptors.
+
+    References
+    ----------
+    B. Deng, P. Zhong, K. Jun, J. Riebesell, K. Han, C. J. Bartel and G. Ceder, Nat. Mach. Intell. 5,
+    1031 (2023) (CHGNet); MatterVial (2025), pretrained latents beside MODNet's descriptors on Matbench.
+
+    Examples
+    --------
+    >>> from pymatgen.core import Lattice, Structure
+    >>> from skhybrid.featurizers import CHGNetFeaturizer
+    >>> nacl = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    >>> X = CHGNetFeaturizer().set_output(transform="pandas").fit_transform([nacl])  # doctest: +SKIP
+    >>> X.shape  # doctest: +SKIP
+    (1, 71)
+    """
+
+    _parameter_constraints: dict = {
+        "model": [StrOptions({"0.3.0", "0.2.0", "r2scan"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": [str],
+        "on_error": [StrOptions({"raise", "nan"})],
+        "store": [str, os.PathLike, None],
+    }
+
+    def __init__(self, model="0.3.0", batch_size=16, device="cpu", on_error="raise", store=None):
+        self.model = model
+        self.batch_size = batch_size
+        self.device = device
+        self.on_error = on_error
+        self.store = store
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Validate the parameters; nothing is learned from data.
+
+        Parameters
+        ----------
+        X : list, array or Series of pymatgen Structure
+            Ignored apart from its validation.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : CHGNetFeaturizer
+        """
+        check_structures(X)
+        self.n_features_out_ = len(self._names())
+        return self
+
+    def transform(self, X):
+        """Run the pretrained model on each structure.
+
+        Parameters
+        ----------
+        X : list, array or Series of pymatgen Structure
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, 71)
+        """
+        self._validate_params()
+        structures = check_structures(X)
+        if self.store is not None:
+            from ._descriptor_store import stored_features
+
+            features, errors = stored_features(self, structures, definitions=CHGNET_DEFINITIONS, part=STORE_PART,
+                                               desc="CHGNet features")
+        else:
+            features, errors = self._compute(structures, list(range(len(structures))))
+        self._handle_errors(errors)
+        return features
+
+    def _settings(self) -> dict:
+        return dict(model=self.model)
+
+    def _names(self) -> list[str]:
+        return list(PREDICTED_FEATURES) + [f"chgnet_latent_{i}" for i in range(LATENT_WIDTH)]
+
+    def _compute(self, structures, indices, bar=None):
+        """Rows of ``structures`` and ``(index, reason)`` of those that failed (NaN rows), by ``indices``."""
+        if bar is None:
+            with progress_bar(total=len(structures), desc="CHGNet features", unit="structure") as bar:
+                return self._compute(structures, indices, bar)
+        model = _load_model(self.model, _resolve_device(self.device))
+        rows = np.full((len(structures), len(self._names())), np.nan)
+        errors, good = [], []
+        for position, (index, structure) in enumerate(zip(indices, structures)):
+            reason = _unsupported(structure)
+            if reason:
+                errors.append((index, reason))
+                bar.update(1)
+            else:
+                good.append(position)
+        for start in range(0, len(good), self.batch_size):
+            batch = good[start:start + self.batch_size]
+            try:
+                predictions = _predict(model, [structures[p] for p in batch])
+            except ValueError:  # one structure of the batch spoils it: find which, one at a time
+                predictions = []
+                for p in batch:
+                    try:
+                        predictions.extend(_predict(model, [structures[p]]))
+                    except ValueError as error:
+                        errors.append((indices[p], f"CHGNet refused it ({error})"))
+                        predictions.append(None)
+            for p, prediction in zip(batch, predictions):
+                if prediction is not None:
+                    rows[p] = _row(prediction)
+            bar.update(len(batch))
+        errors.sort()
+        return rows, errors
+
+    def _handle_errors(self, errors) -> None:
+        if not errors:
+            return
+        if self.on_error == "raise":
+            index, reason = errors[0]
+            more = f" ({len(errors) - 1} more bad structures)" if len(errors) > 1 else ""
+            raise ValueError(f"X[{index}] cannot be featurized by CHGNet: {reason}{more}. Fix or drop the "
+                             "structure, or pass on_error='nan' to get a row of NaN.")
+        warnings.warn(
+            f"CHGNetFeaturizer: {len(errors)} structure(s) could not be featurized and are NaN rows: "
+            f"indices {format_indices([e[0] for e in errors])} (first: X[{errors[0][0]}]: {errors[0][1]}).",
+            UserWarning, stacklevel=3)
+
+    def get_feature_names_out(self, input_features=None):
+        """Descriptor names, in output order.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored (the input is structures, not columns).
+
+        Returns
+        -------
+        names : ndarray of str
+        """
+        return np.asarray(self._names(), dtype=object)
+
+    def citations(self):
+        """References for the model and the method (see the class docstring).
+
+        Returns
+        -------
+        list of str
+        """
+        return ["B. Deng, P. Zhong, K. Jun, J. Riebesell, K. Han, C. J. Bartel and G. Ceder, "
+                "Nat. Mach. Intell. 5, 1031 (2023)"]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.input_tags.two_d_array = False
+        return tags
+
+
+def _unsupported(structure) -> str:
+    if not structure.is_ordered:
+        return ("it has partially occupied sites, which CHGNet cannot take; order it first "
+                "(pymatgen's OrderDisorderedStructureTransformation)")
+    heavy = sorted({site.specie.symbol for site in structure if site.specie.Z > MAX_Z})
+    if heavy:
+        return f"CHGNet was trained up to Pu (Z = {MAX_Z}) and it holds {', '.join(heavy)}"
+    return ""
+
+
+def _resolve_device(device: str) -> str:
+    if device == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+@cache
+def _load_model(name: str, device: str):
+    """The packaged checkpoint, loaded once per process (a few seconds) and shared by every featurizer."""
+    try:
+        from chgnet.model import CHGNet
+    except ImportError as error:
+        raise ImportError("CHGNetFeaturizer needs the chgnet package: pip install 'skhybrid[pretrained]' "
+                          "(or pip install chgnet).") from error
+    # CHGNet prints its parameter count and warns about its defaults on every load: not the user's business
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        model = CHGNet.load(model_name=name, use_device=device, verbose=False, check_cuda_mem=False)
+    return model.eval()
+
+
+def _predict(model, structures) -> list[dict]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # CHGNet warns per batch about its own defaults
+        predictions = model.predict_structure(structures, task="efsm", return_crystal_feas=True,
+                                              batch_size=len(structures))
+    return predictions if isinstance(predictions, list) else [predictions]
+
+
+def _row(prediction: dict) -> np.ndarray:
+    forces = np.linalg.norm(np.asarray(prediction["f"], dtype=np.float64), axis=1)
+    stress = np.asarray(prediction["s"], dtype=np.float64)
+    mean_normal = np.trace(stress) / 3
+    deviatoric = stress - mean_normal * np.eye(3)
+    magmoms = np.abs(np.asarray(prediction["m"], dtype=np.float64))
+    predicted = [float(prediction["e"]), forces.mean(), forces.max(), mean_normal,
+                 np.sqrt(1.5 * np.sum(deviatoric * deviatoric)), magmoms.mean(), magmoms.max()]
+    return np.concatenate([predicted, np.asarray(prediction["crystal_fea"], dtype=np.float64)])
