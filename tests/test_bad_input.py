@@ -8,7 +8,7 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
 
-from skhybrid import MagpieFeaturizer, StructureFeaturizer, StructureGraphizer
+from skhybrid import CHGNetFeaturizer, MagpieFeaturizer, StructureFeaturizer, StructureGraphizer
 from skhybrid.feature_selection import RelevanceRedundancySelector
 from skhybrid.fusion import LateFusionRegressor
 from skhybrid.models import AutoTargetTransformRegressor, CGCNNRegressor, SeedEnsembleRegressor
@@ -42,6 +42,10 @@ CASES = [
      r"X\[1\] cannot be featurized: sites 0 and 1 are 0 A apart"),
     ("structure features: element beyond the tables", _transform(StructureFeaturizer()), [OGANESSON],
      r"X\[0\].*Og have no covalent radius"),
+    ("pretrained: disordered site", _transform(CHGNetFeaturizer()), GOOD[:1] + [DISORDERED],
+     r"X\[1\] cannot be featurized by CHGNet: it has partially occupied sites.*order it first"),
+    ("pretrained: element beyond CHGNet's training", _transform(CHGNetFeaturizer()), [OGANESSON],
+     r"X\[0\] cannot be featurized by CHGNet: CHGNet was trained up to Pu .* Og"),
     ("graphs: coincident atoms", _transform(StructureGraphizer(cache=False)), GOOD[:1] + [COINCIDENT],
      r"X\[1\] has two atoms at the same position"),
     ("graphs: near-coincident atoms", _transform(StructureGraphizer(cache=False)), GOOD[:1] + [NEAR],

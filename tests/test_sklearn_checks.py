@@ -14,7 +14,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.naive_bayes import GaussianNB
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skhybrid import MagpieFeaturizer, StructureFeaturizer, StructureGraphizer
+from skhybrid import CHGNetFeaturizer, MagpieFeaturizer, StructureFeaturizer, StructureGraphizer
 from skhybrid.feature_selection import RelevanceRedundancySelector
 from skhybrid.fusion import (
     EarlyFusionRegressor,
@@ -44,6 +44,7 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 ESTIMATORS = [
     (MagpieFeaturizer(), {}),
     (StructureFeaturizer(), {}),
+    (CHGNetFeaturizer(), {}),
     (StructureGraphizer(), {}),
     (CGCNNRegressor(max_epochs=2), {}),
     (ALIGNNRegressor(max_epochs=2), {}),

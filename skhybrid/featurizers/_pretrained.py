@@ -24,6 +24,14 @@ PREDICTED_FEATURES = (
     "chgnet_stress_mean_normal", "chgnet_stress_von_mises",
     "chgnet_magmom_mean", "chgnet_magmom_max",
 )
+#: with ``restack=True``, appended after the latent vector
+RESTACK_FEATURES = ("chgnet_restack_energy", "chgnet_restack_gap")
+#: the column groups, in output order
+PARTS = ("predictions", "latent", "restack")
+#: gaps (A) between a slab's outermost atomic planes at which its periodic images are placed
+RESTACK_GAPS = (1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0, 3.5, 4.0, 5.0)
+#: the smallest empty slab (A) taken as vacuum: a cell with less is bulk, and its restacking columns are 0
+MIN_VACUUM = 6.0
 #: width of CHGNet's crystal feature vector (the mean of its atom features after the last interaction)
 LATENT_WIDTH = 64
 #: version of the column definitions above; an on-disk table of other definitions is refused
@@ -57,7 +65,15 @@ class CHGNetFeaturizer(TransformerMixin, BaseEstimator):
     - ``chgnet_magmom_mean``, ``chgnet_magmom_max``: the mean and largest
       absolute predicted magnetic moment (Bohr magnetons);
     - ``chgnet_latent_0`` ... ``chgnet_latent_63``: the crystal feature vector,
-      the mean of the atom features after the last interaction block.
+      the mean of the atom features after the last interaction block;
+    - with ``"restack"`` in ``parts``, for a slab (a cell with at least 6 A of vacuum
+      along one lattice axis): ``chgnet_restack_energy`` (eV/atom), the energy
+      the potential releases when the slab's periodic images are brought back
+      together, E(slab) - min_d E(restacked at gap d), over gaps d of 1.5-5 A
+      between the outermost atomic planes (the cell's own stacking registry,
+      Cartesian positions kept, atoms not relaxed), and
+      ``chgnet_restack_gap``, the d of that minimum (A): a crude exfoliation
+      energy. Both are 0 for a cell without vacuum.
 
     The weights ship inside the ``chgnet`` package (``pip install
     skhybrid[pretrained]``): nothing is downloaded. Inference is
@@ -76,6 +92,10 @@ class CHGNetFeaturizer(TransformerMixin, BaseEstimator):
     device : str, default="cpu"
         Torch device (``"cuda"``, ``"cuda:1"``...), or ``"auto"`` for CUDA when
         present.
+    parts : tuple of {"predictions", "latent", "restack"}, default=("predictions", "latent")
+        The column groups, in this order: the seven predictions, the 64-wide
+        latent vector, the two restacking columns (ten more energy
+        evaluations per slab).
     on_error : {"raise", "nan"}, default="raise"
         A structure CHGNet cannot take (disordered sites, an element past Pu,
         an atom with no neighbour within 6 A) raises ``ValueError`` naming its
@@ -89,7 +109,7 @@ class CHGNetFeaturizer(TransformerMixin, BaseEstimator):
     Attributes
     ----------
     n_features_out_ : int
-        71: seven predictions and the 64-wide latent vector.
+        71 with the default ``parts`` (7 predictions, 64 latent), 2 more with ``"restack"``.
 
     See Also
     --------
@@ -115,14 +135,17 @@ class CHGNetFeaturizer(TransformerMixin, BaseEstimator):
         "model": [StrOptions({"0.3.0", "0.2.0", "r2scan"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
+        "parts": [tuple, list],
         "on_error": [StrOptions({"raise", "nan"})],
         "store": [str, os.PathLike, None],
     }
 
-    def __init__(self, model="0.3.0", batch_size=16, device="cpu", on_error="raise", store=None):
+    def __init__(self, model="0.3.0", batch_size=16, device="cpu", parts=("predictions", "latent"), on_error="raise",
+                 store=None):
         self.model = model
         self.batch_size = batch_size
         self.device = device
+        self.parts = parts
         self.on_error = on_error
         self.store = store
 
@@ -168,11 +191,18 @@ class CHGNetFeaturizer(TransformerMixin, BaseEstimator):
         self._handle_errors(errors)
         return features
 
+    def _parts(self) -> list[str]:
+        parts = list(self.parts)
+        unknown = [part for part in parts if part not in PARTS]
+        if unknown or not parts or len(set(parts)) != len(parts):
+            raise ValueError(f"parts={self.parts!r}: give one or more of {', '.join(map(repr, PARTS))}, each once.")
+        return [part for part in PARTS if part in parts]
+
     def _settings(self) -> dict:
-        return dict(model=self.model)
+        return dict(model=self.model, parts=self._parts())
 
     def _names(self) -> list[str]:
-        return list(PREDICTED_FEATURES) + [f"chgnet_latent_{i}" for i in range(LATENT_WIDTH)]
+        return [name for part in self._parts() for name in _part_names(part)]
 
     def _compute(self, structures, indices, bar=None):
         """Rows of ``structures`` and ``(index, reason)`` of those that failed (NaN rows), by ``indices``."""
@@ -180,6 +210,7 @@ class CHGNetFeaturizer(TransformerMixin, BaseEstimator):
             with progress_bar(total=len(structures), desc="CHGNet features", unit="structure") as bar:
                 return self._compute(structures, indices, bar)
         model = _load_model(self.model, _resolve_device(self.device))
+        parts = self._parts()
         rows = np.full((len(structures), len(self._names())), np.nan)
         errors, good = [], []
         for position, (index, structure) in enumerate(zip(indices, structures)):
@@ -202,8 +233,13 @@ class CHGNetFeaturizer(TransformerMixin, BaseEstimator):
                         errors.append((indices[p], f"CHGNet refused it ({error})"))
                         predictions.append(None)
             for p, prediction in zip(batch, predictions):
-                if prediction is not None:
-                    rows[p] = _row(prediction)
+                if prediction is None:
+                    continue
+                row = _row(prediction)
+                pieces = {"predictions": row[:len(PREDICTED_FEATURES)], "latent": row[len(PREDICTED_FEATURES):]}
+                if "restack" in parts:
+                    pieces["restack"] = _restacking(model, structures[p], float(prediction["e"]), self.batch_size)
+                rows[p] = np.concatenate([pieces[part] for part in parts])
             bar.update(len(batch))
         errors.sort()
         return rows, errors
@@ -262,6 +298,14 @@ def _unsupported(structure) -> str:
     return ""
 
 
+def _part_names(part: str) -> list[str]:
+    if part == "predictions":
+        return list(PREDICTED_FEATURES)
+    if part == "latent":
+        return [f"chgnet_latent_{i}" for i in range(LATENT_WIDTH)]
+    return list(RESTACK_FEATURES)
+
+
 def _resolve_device(device: str) -> str:
     if device == "auto":
         import torch
@@ -291,6 +335,44 @@ def _predict(model, structures) -> list[dict]:
         predictions = model.predict_structure(structures, task="efsm", return_crystal_feas=True,
                                               batch_size=len(structures))
     return predictions if isinstance(predictions, list) else [predictions]
+
+
+def restacked(structure, gap: float):
+    """The slab with its periodic images along its vacuum axis ``gap`` A apart (None if it has no vacuum).
+
+    The vacuum axis is the lattice axis with the widest empty slab (at least ``MIN_VACUUM``); that lattice
+    vector is shortened along its own direction so the perpendicular gap between the slab's outermost atomic
+    planes becomes ``gap``, every atom keeping its Cartesian position (so the stacking registry is the cell's).
+    """
+    from ._structure import vacuum_gaps
+
+    widths, heights, starts, _ = vacuum_gaps(structure)
+    axis = int(np.argmax(widths))
+    if widths[axis] < MIN_VACUUM:
+        return None
+    frac = np.mod(structure.frac_coords, 1.0)
+    # move the slab so it is contiguous from 0 (the empty slab ends where the atoms begin)
+    begin = starts[axis] + widths[axis] / heights[axis]
+    frac[:, axis] = np.mod(frac[:, axis] - begin + 1e-9, 1.0) - 1e-9
+    matrix = structure.lattice.matrix.copy()
+    cartesian = frac @ matrix
+    thickness = heights[axis] - widths[axis]
+    matrix[axis] *= (thickness + gap) / heights[axis]
+    from pymatgen.core import Lattice, Structure
+
+    return Structure(Lattice(matrix), structure.species, cartesian, coords_are_cartesian=True)
+
+
+def _restacking(model, structure, energy: float, batch_size: int) -> np.ndarray:
+    cells = [restacked(structure, gap) for gap in RESTACK_GAPS]
+    if cells[0] is None:
+        return np.zeros(len(RESTACK_FEATURES))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        predictions = model.predict_structure(cells, task="e", batch_size=batch_size)
+    energies = np.array([float(p["e"]) for p in predictions])
+    best = int(np.argmin(energies))
+    return np.array([energy - energies[best], RESTACK_GAPS[best]])
 
 
 def _row(prediction: dict) -> np.ndarray:

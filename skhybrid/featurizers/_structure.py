@@ -141,7 +141,7 @@ class StructureFeaturizer(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     level : {"basic", "local"}, default="basic"
-        ``"local"`` adds the site fingerprints (about 3x the time).
+        ``"local"`` adds the site fingerprints (1.0-1.8x the time of ``"basic"``, docs/benchmarks.md).
     shell_tolerance : float, default=0.1
         The first shell of an atom holds its neighbours within
         ``(1 + shell_tolerance)`` times its nearest-neighbour distance.
