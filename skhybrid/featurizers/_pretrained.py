@@ -10,10 +10,10 @@ from functools import cache
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from ._descriptor_base import StructureDescriptorBase
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..utils import check_structures, format_indices, progress_bar
+from ..utils import progress_bar
 
 __all__ = ["CHGNetFeaturizer"]
 
@@ -42,7 +42,7 @@ STORE_PART = 256
 MAX_Z = 94
 
 
-class CHGNetFeaturizer(TransformerMixin, BaseEstimator):
+class CHGNetFeaturizer(StructureDescriptorBase):
     """Predictions and the latent crystal vector of the pretrained CHGNet, as descriptors.
 
     CHGNet (Deng et al. 2023) is a graph network potential trained on the
@@ -131,6 +131,11 @@ class CHGNetFeaturizer(TransformerMixin, BaseEstimator):
     (1, 71)
     """
 
+    _definitions = CHGNET_DEFINITIONS
+    _store_part = STORE_PART
+    _progress = "CHGNet features"
+    _by = " by CHGNet"
+
     _parameter_constraints: dict = {
         "model": [StrOptions({"0.3.0", "0.2.0", "r2scan"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -148,48 +153,6 @@ class CHGNetFeaturizer(TransformerMixin, BaseEstimator):
         self.parts = parts
         self.on_error = on_error
         self.store = store
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Validate the parameters; nothing is learned from data.
-
-        Parameters
-        ----------
-        X : list, array or Series of pymatgen Structure
-            Ignored apart from its validation.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : CHGNetFeaturizer
-        """
-        check_structures(X)
-        self.n_features_out_ = len(self._names())
-        return self
-
-    def transform(self, X):
-        """Run the pretrained model on each structure.
-
-        Parameters
-        ----------
-        X : list, array or Series of pymatgen Structure
-
-        Returns
-        -------
-        features : ndarray of shape (n_samples, 71)
-        """
-        self._validate_params()
-        structures = check_structures(X)
-        if self.store is not None:
-            from ._descriptor_store import stored_features
-
-            features, errors = stored_features(self, structures, definitions=CHGNET_DEFINITIONS, part=STORE_PART,
-                                               desc="CHGNet features")
-        else:
-            features, errors = self._compute(structures, list(range(len(structures))))
-        self._handle_errors(errors)
-        return features
 
     def _parts(self) -> list[str]:
         parts = list(self.parts)
@@ -244,33 +207,6 @@ class CHGNetFeaturizer(TransformerMixin, BaseEstimator):
         errors.sort()
         return rows, errors
 
-    def _handle_errors(self, errors) -> None:
-        if not errors:
-            return
-        if self.on_error == "raise":
-            index, reason = errors[0]
-            more = f" ({len(errors) - 1} more bad structures)" if len(errors) > 1 else ""
-            raise ValueError(f"X[{index}] cannot be featurized by CHGNet: {reason}{more}. Fix or drop the "
-                             "structure, or pass on_error='nan' to get a row of NaN.")
-        warnings.warn(
-            f"CHGNetFeaturizer: {len(errors)} structure(s) could not be featurized and are NaN rows: "
-            f"indices {format_indices([e[0] for e in errors])} (first: X[{errors[0][0]}]: {errors[0][1]}).",
-            UserWarning, stacklevel=3)
-
-    def get_feature_names_out(self, input_features=None):
-        """Descriptor names, in output order.
-
-        Parameters
-        ----------
-        input_features : None
-            Ignored (the input is structures, not columns).
-
-        Returns
-        -------
-        names : ndarray of str
-        """
-        return np.asarray(self._names(), dtype=object)
-
     def citations(self):
         """References for the model and the method (see the class docstring).
 
@@ -280,13 +216,6 @@ class CHGNetFeaturizer(TransformerMixin, BaseEstimator):
         """
         return ["B. Deng, P. Zhong, K. Jun, J. Riebesell, K. Han, C. J. Bartel and G. Ceder, "
                 "Nat. Mach. Intell. 5, 1031 (2023)"]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.input_tags.two_d_array = False
-        return tags
-
 
 def _unsupported(structure) -> str:
     if not structure.is_ordered:

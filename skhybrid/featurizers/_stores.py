@@ -12,13 +12,12 @@ __all__ = ["store_name", "use_stores"]
 def store_name(featurizer) -> str:
     """``descriptors-<digest>``, ``chgnet-<digest>`` or ``graphs-<digest>``: one folder per kind and settings."""
     from ._graph import StructureGraphizer
-    from ._pretrained import CHGNET_DEFINITIONS, CHGNetFeaturizer
-    from ._structure import DESCRIPTOR_DEFINITIONS, StructureFeaturizer
+    from ._pretrained import CHGNetFeaturizer
+    from ._structure import StructureFeaturizer
 
-    if isinstance(featurizer, StructureFeaturizer):
-        kind, settings = "descriptors", {**featurizer._settings(), "definitions": DESCRIPTOR_DEFINITIONS}
-    elif isinstance(featurizer, CHGNetFeaturizer):
-        kind, settings = "chgnet", {**featurizer._settings(), "definitions": CHGNET_DEFINITIONS}
+    if isinstance(featurizer, (StructureFeaturizer, CHGNetFeaturizer)):
+        kind = "descriptors" if isinstance(featurizer, StructureFeaturizer) else "chgnet"
+        settings = {**featurizer._settings(), "definitions": featurizer._definitions}
     elif isinstance(featurizer, StructureGraphizer):
         kind, settings = "graphs", featurizer._graph_params()
     else:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import os
-import warnings
 from functools import cache
 from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from scipy.special import eval_legendre
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from ._descriptor_base import StructureDescriptorBase
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..utils import check_structures, format_indices, progress_bar
+from ..utils import progress_bar
 from ._element_data import MAGPIE_PROPERTIES, MAX_Z, element_tables
 
 __all__ = ["StructureFeaturizer"]
@@ -78,7 +77,7 @@ _COVALENT_RADIUS, _ELECTRONEGATIVITY = (MAGPIE_PROPERTIES.index(name) for name i
                                         ("CovalentRadius", "Electronegativity"))
 
 
-class StructureFeaturizer(TransformerMixin, BaseEstimator):
+class StructureFeaturizer(StructureDescriptorBase):
     r"""Structure and physics descriptors of crystals, named and vectorized.
 
     Each structure gets one vector computed from a single periodic neighbour
@@ -196,6 +195,10 @@ class StructureFeaturizer(TransformerMixin, BaseEstimator):
     [2.82, 225.0, 6.0]
     """
 
+    _definitions = DESCRIPTOR_DEFINITIONS
+    _store_part = STORE_PART
+    _progress = "structure features"
+
     _parameter_constraints: dict = {
         "level": [StrOptions({"basic", "local"})],
         "shell_tolerance": [Interval(Real, 0, None, closed="left")],
@@ -217,45 +220,6 @@ class StructureFeaturizer(TransformerMixin, BaseEstimator):
         self.on_error = on_error
         self.n_jobs = n_jobs
         self.store = store
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Validate the parameters; nothing is learned from data.
-
-        Parameters
-        ----------
-        X : list, array or Series of pymatgen Structure
-            Ignored apart from its validation.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : StructureFeaturizer
-        """
-        check_structures(X)
-        self.n_features_out_ = len(self._names())
-        return self
-
-    def transform(self, X):
-        """Compute the descriptors.
-
-        Parameters
-        ----------
-        X : list, array or Series of pymatgen Structure
-
-        Returns
-        -------
-        features : ndarray of shape (n_samples, ``n_features_out_``)
-        """
-        self._validate_params()
-        structures = check_structures(X)
-        if self.store is not None:
-            features, errors = self._stored_features(structures)
-        else:
-            features, errors = self._compute(structures, list(range(len(structures))))
-        self._handle_errors(errors)
-        return features
 
     def _settings(self) -> dict:
         return dict(level=self.level, shell_tolerance=float(self.shell_tolerance), symprec=float(self.symprec),
@@ -281,45 +245,11 @@ class StructureFeaturizer(TransformerMixin, BaseEstimator):
             rows, errors = _featurize_many(structures, list(indices), settings, None if bar.disable else bar)
         return (np.vstack(rows) if rows else np.empty((0, len(self._names())))), errors
 
-    def _handle_errors(self, errors) -> None:
-        if not errors:
-            return
-        if self.on_error == "raise":
-            index, reason = errors[0]
-            more = f" ({len(errors) - 1} more bad structures)" if len(errors) > 1 else ""
-            raise ValueError(f"X[{index}] cannot be featurized: {reason}{more}. Fix or drop the structure, "
-                             "or pass on_error='nan' to get a row of NaN.")
-        warnings.warn(
-            f"StructureFeaturizer: {len(errors)} structure(s) could not be featurized and are NaN rows: "
-            f"indices {format_indices([e[0] for e in errors])} (first: X[{errors[0][0]}]: {errors[0][1]}).",
-            UserWarning, stacklevel=3)
-
-    def _stored_features(self, structures):
-        """Rows read from the on-disk table in ``store`` (the structures it lacks computed and added first), errors."""
-        from ._descriptor_store import stored_features
-
-        return stored_features(self, structures, definitions=DESCRIPTOR_DEFINITIONS, part=STORE_PART,
-                               desc="structure features")
-
     def _names(self) -> list[str]:
         names = list(BASIC_FEATURES)
         if self.level == "local":
             names += [f"site_{name}_{stat}" for name in LOCAL_SITE_FEATURES for stat in ("mean", "std")]
         return names
-
-    def get_feature_names_out(self, input_features=None):
-        """Descriptor names, in output order.
-
-        Parameters
-        ----------
-        input_features : None
-            Ignored (the input is structures, not columns).
-
-        Returns
-        -------
-        names : ndarray of str
-        """
-        return np.asarray(self._names(), dtype=object)
 
     def citations(self):
         """References for the descriptors (see the class docstring).
@@ -337,13 +267,6 @@ class StructureFeaturizer(TransformerMixin, BaseEstimator):
             "S. P. Ong et al., Comput. Mater. Sci. 68, 314 (2013) (pymatgen)",
             "A. Togo and I. Tanaka, arXiv:1808.01590 (spglib)",
         ]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.input_tags.two_d_array = False
-        return tags
-
 
 class _FeaturizationError(ValueError):
     pass

@@ -89,7 +89,7 @@ def test_a_table_of_other_settings_or_definitions_is_refused(tmp_path, crystals,
     StructureFeaturizer(store=tmp_path / "d").fit_transform(crystals[:3])
     with pytest.raises(ValueError, match="holds descriptors of other settings.*a store of its own"):
         StructureFeaturizer(symprec=0.01, store=tmp_path / "d").fit_transform(crystals[:3])
-    monkeypatch.setattr(_structure, "DESCRIPTOR_DEFINITIONS", _structure.DESCRIPTOR_DEFINITIONS + 1)
+    monkeypatch.setattr(_structure.StructureFeaturizer, "_definitions", _structure.DESCRIPTOR_DEFINITIONS + 1)
     with pytest.raises(ValueError, match="holds descriptors of other definitions"):
         StructureFeaturizer(store=tmp_path / "d").fit_transform(crystals[:3])
 
@@ -115,7 +115,7 @@ def test_another_format_a_damaged_manifest_and_a_truncated_file_are_refused(tmp_
 
 
 def test_an_interrupted_featurization_keeps_its_finished_parts(tmp_path, crystals, monkeypatch):
-    monkeypatch.setattr(_structure, "STORE_PART", 5)
+    monkeypatch.setattr(_structure.StructureFeaturizer, "_store_part", 5)
     original = _structure._featurize_many
     calls = {"n": 0}
 
