@@ -1,6 +1,6 @@
 """Do a pretrained potential's predictions and latent vector help the descriptor model? (issue #18)
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_pretrained.py inner    # training folds only
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_pretrained.py inner [--tasks jdft2d phonons]
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_pretrained.py report
 
 Why. The hybrid misses its jdft2d bar (33.71 meV/atom; bar < 33.0) because its descriptor part carries
@@ -33,8 +33,8 @@ Protocol, fixed before it ran:
   moments); it never saw a phonon frequency or an exfoliation energy, but it has seen many of these
   crystals' bulk forms. Results with it are reported apart from the from-scratch models.
 
-Records: ``benchmarks/results/pretrained_inner.json`` per (task, fold, features), a rerun skips finished
-ones. The CHGNet columns of every structure are kept in ``benchmarks/tmp-store`` (not committed).
+Records: ``benchmarks/results/pretrained_inner_<task>.json`` per (fold, features), a rerun skips finished
+ones; the two tasks can run in two processes. The CHGNet columns of every structure are kept in ``benchmarks/tmp-store`` (not committed).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_descriptors import TASKS, _descriptors  # noqa: E402
 
-RESULTS = Path(__file__).parent / "results" / "pretrained_inner.json"
+RESULTS = Path(__file__).parent / "results"
 STORE = Path(__file__).parent / "tmp-store"
 
 
@@ -63,19 +63,23 @@ def _chgnet_columns(structures, parts):
     return featurizer.set_output(transform="pandas").fit_transform(structures)
 
 
-def _load(records):
-    return json.loads(RESULTS.read_text()) if RESULTS.exists() else records
+def _path(task):
+    return RESULTS / f"pretrained_inner_{task}.json"
 
 
-def inner(data_dir):
+def _load(task):
+    return json.loads(_path(task).read_text()) if _path(task).exists() else {}
+
+
+def inner(data_dir, tasks):
     import pandas as pd
     from lightgbm import LGBMRegressor
 
     from skhybrid.catalogue import LGBM_PARAMS
     from skhybrid.models import AutoTargetTransformRegressor
 
-    records = _load({})
-    for task in ("jdft2d", "phonons"):
+    for task in tasks:
+        records = _load(task)
         data, X = _descriptors(task, data_dir)
         started = time.perf_counter()
         parts = ("predictions", "latent", "restack") if task == "jdft2d" else ("predictions", "latent")
@@ -90,7 +94,7 @@ def inner(data_dir):
         for fold in range(5):
             train = data.folds[fold][0]  # the training part only: no test fold is read here
             for name, features in sets.items():
-                key = f"{task}/{fold}/{name}"
+                key = f"{fold}/{name}"
                 if key in records:
                     continue
                 model = AutoTargetTransformRegressor(LGBMRegressor(**LGBM_PARAMS, random_state=0),
@@ -100,18 +104,18 @@ def inner(data_dir):
                 model.fit(features.iloc[train], y[train])
                 records[key] = dict(inner_mae=-max(model.cv_scores_.values()), transform=model.transform_,
                                     params=model.best_params_, seconds=time.perf_counter() - started)
-                RESULTS.write_text(json.dumps(records, indent=1))
+                _path(task).write_text(json.dumps(records, indent=1))
                 print(key, records[key], flush=True)
     report()
 
 
 def report():
-    records = _load({})
     for task in ("phonons", "jdft2d"):
+        records = _load(task)
         names = ["descriptors", "descriptors+chgnet"]
         if task == "jdft2d":
             names += ["descriptors+restack", "descriptors+chgnet+restack"]
-        rows = {name: [records.get(f"{task}/{fold}/{name}", {}).get("inner_mae") for fold in range(5)]
+        rows = {name: [records.get(f"{fold}/{name}", {}).get("inner_mae") for fold in range(5)]
                 for name in names}
         if any(v is None for values in rows.values() for v in values):
             print(f"{task}: incomplete")
@@ -126,11 +130,12 @@ def report():
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["inner", "report"])
+    parser.add_argument("--tasks", nargs="+", choices=["jdft2d", "phonons"], default=["jdft2d", "phonons"])
     parser.add_argument("--data-dir", default=os.environ.get("SKHYBRID_DATA_DIR", "../shared/data"))
     args = parser.parse_args()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        inner(args.data_dir) if args.command == "inner" else report()
+        inner(args.data_dir, args.tasks) if args.command == "inner" else report()
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import contextlib
 import io
 import os
 import warnings
-from functools import cache
+from functools import cache, partial
 from numbers import Integral
 
 import numpy as np
@@ -174,6 +174,8 @@ class CHGNetFeaturizer(StructureDescriptorBase):
                 return self._compute(structures, indices, bar)
         model = _load_model(self.model, _resolve_device(self.device))
         parts = self._parts()
+        # forces, stress and magnetic moments cost a backward pass: only the predictions need them
+        predict = partial(_predict, task="efsm" if "predictions" in parts else "e", latent="latent" in parts)
         rows = np.full((len(structures), len(self._names())), np.nan)
         errors, good = [], []
         for position, (index, structure) in enumerate(zip(indices, structures)):
@@ -186,23 +188,27 @@ class CHGNetFeaturizer(StructureDescriptorBase):
         for start in range(0, len(good), self.batch_size):
             batch = good[start:start + self.batch_size]
             try:
-                predictions = _predict(model, [structures[p] for p in batch])
+                predictions = predict(model, [structures[p] for p in batch])
             except ValueError:  # one structure of the batch spoils it: find which, one at a time
                 predictions = []
                 for p in batch:
                     try:
-                        predictions.extend(_predict(model, [structures[p]]))
+                        predictions.extend(predict(model, [structures[p]]))
                     except ValueError as error:
                         errors.append((indices[p], f"CHGNet refused it ({error})"))
                         predictions.append(None)
             for p, prediction in zip(batch, predictions):
                 if prediction is None:
                     continue
-                row = _row(prediction)
-                pieces = {"predictions": row[:len(PREDICTED_FEATURES)], "latent": row[len(PREDICTED_FEATURES):]}
-                if "restack" in parts:
-                    pieces["restack"] = _restacking(model, structures[p], float(prediction["e"]), self.batch_size)
-                rows[p] = np.concatenate([pieces[part] for part in parts])
+                pieces = []
+                for part in parts:
+                    if part == "predictions":
+                        pieces.append(_predicted(prediction))
+                    elif part == "latent":
+                        pieces.append(np.asarray(prediction["crystal_fea"], dtype=np.float64))
+                    else:
+                        pieces.append(_restacking(model, structures[p], float(prediction["e"]), self.batch_size))
+                rows[p] = np.concatenate(pieces)
             bar.update(len(batch))
         errors.sort()
         return rows, errors
@@ -258,10 +264,10 @@ def _load_model(name: str, device: str):
     return model.eval()
 
 
-def _predict(model, structures) -> list[dict]:
+def _predict(model, structures, task="efsm", latent=True) -> list[dict]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # CHGNet warns per batch about its own defaults
-        predictions = model.predict_structure(structures, task="efsm", return_crystal_feas=True,
+        predictions = model.predict_structure(structures, task=task, return_crystal_feas=latent,
                                               batch_size=len(structures))
     return predictions if isinstance(predictions, list) else [predictions]
 
@@ -304,12 +310,11 @@ def _restacking(model, structure, energy: float, batch_size: int) -> np.ndarray:
     return np.array([energy - energies[best], RESTACK_GAPS[best]])
 
 
-def _row(prediction: dict) -> np.ndarray:
+def _predicted(prediction: dict) -> np.ndarray:
     forces = np.linalg.norm(np.asarray(prediction["f"], dtype=np.float64), axis=1)
     stress = np.asarray(prediction["s"], dtype=np.float64)
     mean_normal = np.trace(stress) / 3
     deviatoric = stress - mean_normal * np.eye(3)
     magmoms = np.abs(np.asarray(prediction["m"], dtype=np.float64))
-    predicted = [float(prediction["e"]), forces.mean(), forces.max(), mean_normal,
-                 np.sqrt(1.5 * np.sum(deviatoric * deviatoric)), magmoms.mean(), magmoms.max()]
-    return np.concatenate([predicted, np.asarray(prediction["crystal_fea"], dtype=np.float64)])
+    return np.array([float(prediction["e"]), forces.mean(), forces.max(), mean_normal,
+                     np.sqrt(1.5 * np.sum(deviatoric * deviatoric)), magmoms.mean(), magmoms.max()])

@@ -109,6 +109,7 @@ def test_the_catalogue_entry_puts_it_beside_the_descriptors():
     model = build("gbm-pretrained", device="cpu", quick=True)
     names = [name for name, _ in model.named_steps["features"].transformer_list]
     assert names == ["magpie", "structure", "chgnet"]
+    assert model.get_params()["features__chgnet__parts"] == ("restack",)
     hybrid = build("hybrid-pretrained", device="cpu", quick=True)
     assert hybrid.get_params()["descriptors__features__chgnet__device"] == "cpu"
 
