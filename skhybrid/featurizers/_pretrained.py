@@ -14,6 +14,7 @@ from ._descriptor_base import StructureDescriptorBase
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..utils import progress_bar
+from ..utils._device import resolve_device
 
 __all__ = ["CHGNetFeaturizer"]
 
@@ -172,7 +173,7 @@ class CHGNetFeaturizer(StructureDescriptorBase):
         if bar is None:
             with progress_bar(total=len(structures), desc="CHGNet features", unit="structure") as bar:
                 return self._compute(structures, indices, bar)
-        model = _load_model(self.model, _resolve_device(self.device))
+        model = _load_model(self.model, resolve_device(self.device))
         parts = self._parts()
         # forces, stress and magnetic moments cost a backward pass: only the predictions need them
         predict = partial(_predict, task="efsm" if "predictions" in parts else "e", latent="latent" in parts)
@@ -239,14 +240,6 @@ def _part_names(part: str) -> list[str]:
     if part == "latent":
         return [f"chgnet_latent_{i}" for i in range(LATENT_WIDTH)]
     return list(RESTACK_FEATURES)
-
-
-def _resolve_device(device: str) -> str:
-    if device == "auto":
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 @cache

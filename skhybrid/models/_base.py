@@ -17,6 +17,7 @@ from skorch.dataset import ValidSplit
 from torch_geometric.loader import DataLoader
 
 from .._config import get_config
+from ..utils._device import resolve_device as _resolve_device
 from ..utils._validation import format_indices
 from ._callbacks import EpochProgressBar, LinearDecay, SmoothedValidLoss, StopOnDivergence
 from ._data import GraphDataset, GraphSizes, check_graphs, check_targets
@@ -565,14 +566,6 @@ _AcceleratedNet = None
 
 def _silent(*args, **kwargs):
     """A print that prints nothing: the epoch table of a quiet (verbose=0) accelerated net."""
-
-
-def _resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} but CUDA is not available here; use device='auto' or 'cpu'.")
-    return device
 
 
 def _check_prefixed(kwargs: dict, owner: str) -> None:

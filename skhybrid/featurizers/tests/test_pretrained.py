@@ -145,3 +145,27 @@ def test_restacking_columns():
     assert (X.iloc[1] == 0).all()  # bulk: no vacuum, nothing to restack
     with pytest.raises(ValueError, match=r"give one or more of 'predictions', 'latent', 'restack'"):
         CHGNetFeaturizer(parts=("latent", "latent")).fit(STRUCTURES)
+
+
+def test_clone_pipeline_and_joblib_round_trip(tmp_path, features):
+    import joblib
+    from sklearn.base import clone
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+
+    featurizer = CHGNetFeaturizer(batch_size=4, parts=("latent", "predictions"))
+    assert clone(featurizer).get_params() == featurizer.get_params()
+    joblib.dump(featurizer.fit(STRUCTURES), tmp_path / "f.joblib")
+    np.testing.assert_allclose(joblib.load(tmp_path / "f.joblib").transform(STRUCTURES), features,
+                               rtol=1e-5, atol=1e-5)  # the groups come out in their fixed order
+    model = make_pipeline(CHGNetFeaturizer(), Ridge()).fit(STRUCTURES, [1.0, 2.0, 3.0])
+    assert model.predict(STRUCTURES).shape == (3,)
+
+
+def test_a_cuda_device_without_cuda_is_refused():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ValueError, match="CUDA is not available here"):
+        CHGNetFeaturizer(device="cuda").fit_transform(STRUCTURES[:1])
