@@ -28,16 +28,21 @@ def _records(folder: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _fmt(value: float) -> str:
+    """Two decimals for errors of order one and above (cm^-1, meV/atom), four significant digits below (eV/atom)."""
+    return f"{value:.2f}" if abs(value) >= 1 else f"{value:.4g}"
+
+
 def _table(frame: pd.DataFrame, unit: str) -> list[str]:
     lines = [f"| model | fold 0 | fold 1 | fold 2 | fold 3 | fold 4 | mean ({unit}) | fit minutes per fold |",
              "|---|---:|---:|---:|---:|---:|---:|---|"]
     for model, group in frame.groupby("model", sort=False):
         maes = {int(r.fold): r.mae for r in group.itertuples()}
-        cells = [f"{maes[f]:.2f}" if f in maes else "" for f in range(5)]
+        cells = [_fmt(maes[f]) if f in maes else "" for f in range(5)]
         mean = np.mean(list(maes.values()))
         done = "" if len(maes) == 5 else f" ({len(maes)} fold{'' if len(maes) == 1 else 's'})"
         minutes = ", ".join(f"{r.fit_s / 60:.1f}" for r in group.sort_values("fold").itertuples())
-        lines.append(f"| {model} | " + " | ".join(cells) + f" | **{mean:.2f}**{done} | {minutes} |")
+        lines.append(f"| {model} | " + " | ".join(cells) + f" | **{_fmt(mean)}**{done} | {minutes} |")
     return lines
 
 
@@ -52,8 +57,8 @@ def _parts(frame: pd.DataFrame) -> list[str]:
                   "| part | fold 0 | fold 1 | fold 2 | fold 3 | fold 4 | mean |", "|---|---:|---:|---:|---:|---:|---:|"]
         for part in parts:
             maes = {int(r.fold): r.components[part] for r in group.itertuples() if isinstance(r.components, dict)}
-            cells = [f"{maes[f]:.2f}" if f in maes else "" for f in range(5)]
-            lines.append(f"| {part} | " + " | ".join(cells) + f" | {np.mean(list(maes.values())):.2f} |")
+            cells = [_fmt(maes[f]) if f in maes else "" for f in range(5)]
+            lines.append(f"| {part} | " + " | ".join(cells) + f" | {_fmt(np.mean(list(maes.values())))} |")
         if "fusion_weights" in group:
             weights = {int(r.fold): r.fusion_weights for r in group.itertuples()
                        if isinstance(r.fusion_weights, dict)}
@@ -83,7 +88,8 @@ def main():
         if frame.empty:
             continue
         config = json.loads((folder / "config.json").read_text())
-        unit = {"matbench_phonons": "cm^-1", "matbench_jdft2d": "meV/atom"}.get(config.get("task"), "")
+        unit = {"matbench_phonons": "cm^-1", "matbench_jdft2d": "meV/atom", "formation_energy_ev_natom": "eV/atom",
+                "bandgap_energy_ev": "eV"}.get(config.get("task", config.get("target")), "")
         print(f"\n## {folder.name}\n")
         print("\n".join(_table(frame, unit)))
         print()
