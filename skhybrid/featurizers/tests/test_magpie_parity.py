@@ -117,8 +117,10 @@ def test_parity_jdft2d(jdft2d):
 
 
 def test_parity_nomad(nomad):
-    timed_out = _compare([s.composition for s in nomad.structures], "nomad")
-    assert len(timed_out) <= 0.05 * len(nomad.structures)
+    # 2,400 cells but 720 distinct compositions: equal compositions have equal features, compared once
+    compositions = list(dict.fromkeys(s.composition for s in nomad.structures))
+    timed_out = _compare(compositions, "nomad")
+    assert len(timed_out) <= 0.05 * len(compositions)
 
 
 def _mp_formulas(data_home, n):
