@@ -22,7 +22,7 @@ from skhybrid.models import MEGNetRegressor
 data = load_nomad2018(data_home=DATA_DIR)
 names = list(data.targets.columns)                       # formation energy (eV/atom), band gap (eV)
 Y = data.targets.to_numpy()
-rows = subset(np.arange(len(Y)), smoke_or(400, 80))     # NOMAD cells hold 62 atoms on average: a subset
+rows = subset(np.arange(len(Y)), smoke_or(400, 80))      # NOMAD cells hold 62 atoms on average: a subset
 train, test = train_test_split(rows, test_size=0.25, random_state=0)
 X_train, X_test = take(data.structures, train), take(data.structures, test)
 

@@ -36,6 +36,10 @@ def test_every_example_is_checked():
     assert {path.name for path in EXAMPLES} == set(EXPECTED)
 
 
+#: the examples that take longest in smoke mode (started first, so the pool ends evenly)
+SLOW = {"11_compare_all.py", "07_multitask_megnet.py", "12_large_sets.py", "09_tuning.py"}
+
+
 @pytest.fixture(scope="module")
 def smoke_runs(request, data_home, tmp_path_factory):
     """Each selected example's completed process, two examples at a time (the slowest first)."""
@@ -54,10 +58,6 @@ def smoke_runs(request, data_home, tmp_path_factory):
     slowest_first = sorted(selected, key=lambda p: (p.name not in SLOW, p.name))
     with ThreadPoolExecutor(max_workers=2) as pool:
         return dict(zip(slowest_first, pool.map(run, slowest_first)))
-
-
-#: the examples that take longest in smoke mode (started first, so the pool ends evenly)
-SLOW = {"11_compare_all.py", "07_multitask_megnet.py", "12_large_sets.py", "09_tuning.py"}
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
