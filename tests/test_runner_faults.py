@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -110,6 +111,39 @@ def test_kill_at_random_moments_then_rerun_equals_an_uninterrupted_run(crystal_f
     assert final.returncode == 0, final.stderr
     _assert_same_results(out, clean_run)
     assert not list(out.rglob("*.tmp"))
+
+
+def test_sigterm_stops_a_parallel_run_like_ctrl_c_and_ends_its_workers(crystal_folder, tmp_path):
+    """``kill PID`` (or a batch scheduler's time limit) must not leave worker processes training on."""
+    psutil = pytest.importorskip("psutil")
+    command = [sys.executable, "-m", "skhybrid", "benchmark", "--data", str(crystal_folder), "--target", "y",
+               "--cv", "3", "--folds", "0", "1", "2", "--no-progress", "--models", "cgcnn", "--n-jobs", "2",
+               "--out", str(tmp_path / "run")]  # full training: the fits outlast the signal
+    process = subprocess.Popen(command, env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+
+    def workers():
+        found = []
+        for child in psutil.Process(process.pid).children(recursive=True):
+            try:
+                if "loky" in " ".join(child.cmdline()):
+                    found.append(child)
+            except psutil.Error:
+                pass
+        return found
+
+    deadline, running = time.time() + 120, []
+    while time.time() < deadline and len(running) < 2 and process.poll() is None:
+        running = workers()
+        time.sleep(0.2)
+    assert len(running) >= 2, "the run ended before its parallel fits started"
+    time.sleep(2.0)  # inside the fits
+    process.terminate()
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "resume" in stderr
+    _, alive = psutil.wait_procs(running, timeout=30)
+    assert not alive, f"worker processes left running: {[p.pid for p in alive]}"
 
 
 def test_report_is_rewritten_after_each_fold_and_marks_missing_and_quick_runs(crystal_folder, tmp_path):

@@ -248,27 +248,34 @@ def _record_path(out: Path, model: str, fold: int) -> Path:
 
 
 class _Interrupt:
-    """Remembers a Ctrl-C even when a training loop swallows it (skorch stops training and returns)."""
+    """Remembers a Ctrl-C even when a training loop swallows it (skorch stops training and returns).
+
+    SIGTERM (``kill PID``, a batch scheduler's time limit) is taken as a Ctrl-C: the run stops the same
+    way, and joblib, seeing the interrupt, shuts down the worker processes of parallel fits instead of
+    leaving them to train on for nobody.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self):
         self.requested = False
 
     def __enter__(self):
-        self.previous = signal.getsignal(signal.SIGINT)
-
         def handler(signum, frame):
             self.requested = True
             raise KeyboardInterrupt
 
+        self.previous = {}
         try:
-            signal.signal(signal.SIGINT, handler)
+            for number in self.SIGNALS:
+                self.previous[number] = signal.signal(number, handler)
         except ValueError:  # not the main thread: leave signals alone
-            self.previous = None
+            pass
         return self
 
     def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        for number, previous in self.previous.items():
+            signal.signal(number, previous)
         return False
 
 
