@@ -1,11 +1,14 @@
 """The `skhybrid benchmark | fit | predict` commands end to end, on real data."""
 
+import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -54,8 +57,20 @@ def test_quick_benchmark_writes_a_report_that_matches_the_predictions(tmp_path, 
     assert not skhybrid.get_config()["show_progress"]  # the runner restores the setting
 
 
-def test_interrupted_run_resumes_and_equals_an_uninterrupted_one(tmp_path, data_home):
-    models = ["rf-magpie", "dummy", "cgcnn"]  # two finish within seconds, the network later: killed in between
+JDFT2D_QUICK_MODELS = ["rf-magpie", "dummy", "cgcnn"]  # two finish within seconds, the network later
+
+
+@pytest.fixture(scope="module")
+def jdft2d_quick_run(tmp_path_factory, data_home):
+    """An uninterrupted quick jdft2d run, seed 0: the resume test's reference, a seed ensemble's member 0."""
+    out = tmp_path_factory.mktemp("jdft2d-quick")
+    assert main(["benchmark", "matbench_jdft2d", "--quick", "--models", *JDFT2D_QUICK_MODELS, "--out", str(out),
+                 "--data-dir", str(data_home), "--no-progress"]) == 0
+    return out
+
+
+def test_interrupted_run_resumes_and_equals_an_uninterrupted_one(tmp_path, data_home, jdft2d_quick_run):
+    models = JDFT2D_QUICK_MODELS  # killed between the quick two and the network
     out = tmp_path / "interrupted"
     process = _cli("benchmark", "matbench_jdft2d", "--quick", "--models", *models, "--out", str(out),
                    "--no-progress", data_home=data_home)
@@ -73,11 +88,62 @@ def test_interrupted_run_resumes_and_equals_an_uninterrupted_one(tmp_path, data_
     for name, text in finished.items():  # finished work was neither redone nor lost
         assert (out / "records" / name).read_text() == text
         assert f"{name.split('__')[0]} fold 0: MAE" not in stdout
-    clean = tmp_path / "clean"
-    assert main(["benchmark", "matbench_jdft2d", "--quick", "--models", *models, "--out", str(clean),
-                 "--data-dir", str(data_home), "--no-progress"]) == 0
-    resumed, straight = load_records(out).set_index("model"), load_records(clean).set_index("model")
+    resumed, straight = load_records(out).set_index("model"), load_records(jdft2d_quick_run).set_index("model")
     np.testing.assert_allclose(resumed.loc[models, "mae"], straight.loc[models, "mae"])
+
+
+def _seed_ensemble_script():
+    path = Path(__file__).parents[1] / "benchmarks" / "seed_ensemble_from_runs.py"
+    spec = importlib.util.spec_from_file_location("seed_ensemble_from_runs", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def seed_member_runs(jdft2d_quick_run, tmp_path_factory, data_home):
+    """benchmarks/seed_ensemble_from_runs.py's inputs: rf-magpie run with seeds 0 and 1 on jdft2d's fold 0
+    (a Matbench task: its folds are official, so the seed changes the model only)."""
+    member0 = tmp_path_factory.mktemp("members") / "seed0"
+    shutil.copytree(jdft2d_quick_run, member0)
+    member1 = member0.parent / "seed1"
+    assert main(["benchmark", "matbench_jdft2d", "--models", "rf-magpie", "--quick", "--seed", "1",
+                 "--data-dir", str(data_home), "--out", str(member1), "--no-progress"]) == 0
+    return [member0, member1]
+
+
+def test_a_seed_ensemble_from_one_seed_runs_is_the_mean_of_its_members(seed_member_runs):
+    script = _seed_ensemble_script()
+    assert script.assemble(seed_member_runs, "rf-magpie", "rf-magpie-x2") == [0]
+    record = load_records(seed_member_runs[0]).set_index("model").loc["rf-magpie-x2"]
+    members = [pd.read_csv(run / "predictions" / "rf-magpie__fold0.csv") for run in seed_member_runs]
+    # the seeds gave different forests, so the mean is not either member
+    assert not np.allclose(members[0]["y_pred"], members[1]["y_pred"])
+    ensemble = pd.read_csv(seed_member_runs[0] / "predictions" / "rf-magpie-x2__fold0.csv")
+    expected = (members[0]["y_pred"] + members[1]["y_pred"]) / 2
+    np.testing.assert_allclose(ensemble["y_pred"], expected)
+    assert record["mae"] == pytest.approx(np.abs(expected - members[0]["y_true"]).mean())
+    for i, run in enumerate(seed_member_runs):  # each member's score inside it is its own run's
+        own = json.loads((run / "records" / "rf-magpie__fold0.json").read_text())
+        assert record["components"][f"member/{i}"] == pytest.approx(own["mae"])
+    assert [entry["seed"] for entry in record["assembled_from"]] == [0, 1]
+    # the spread interval at 90%: the mean +/- 1.645 standard deviations of the members
+    std = np.std(np.column_stack([m["y_pred"] for m in members]), axis=1)
+    np.testing.assert_allclose(ensemble["upper@0.9"] - ensemble["y_pred"], 1.6448536 * std, rtol=1e-6)
+
+
+def test_a_seed_ensemble_refuses_runs_of_another_configuration_or_seed_order(seed_member_runs, tmp_path):
+    script = _seed_ensemble_script()
+    with pytest.raises(SystemExit, match="consecutive seeds"):
+        script.assemble(seed_member_runs[::-1], "rf-magpie", "x")
+    other = tmp_path / "other"
+    other.mkdir()
+    config = json.loads((seed_member_runs[1] / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps({**config, "quick": False}))
+    with pytest.raises(SystemExit, match="another configuration"):
+        script.assemble([seed_member_runs[0], other], "rf-magpie", "x")
+    with pytest.raises(SystemExit, match="no config.json"):
+        script.assemble([seed_member_runs[0], tmp_path / "missing"], "rf-magpie", "x")
 
 
 @pytest.fixture(scope="module")
