@@ -222,15 +222,16 @@ def _report_seeds(records, k):
         return
     print("\nrepeated with other seeds (the calibration split and every model's seed), 90% coverage, mean over "
           "the five folds for each seed:")
-    print("| set | method | seeds | mean over seeds | per seed | min-max |")
-    print("|---|---|---|---:|---|---|")
+    print("| set | method | seeds | mean over seeds | per seed | min-max | mean width |")
+    print("|---|---|---|---:|---|---|---:|")
     for (name, method), part in records.groupby(["set", "method"], sort=False):
-        per_seed = part.groupby("seed").filter(lambda g: g["fold"].nunique() == 5).groupby("seed")["coverage"]
-        means = per_seed.apply(lambda c: np.mean([v[k] for v in c]))
+        complete = part.groupby("seed").filter(lambda g: g["fold"].nunique() == 5)
+        means = complete.groupby("seed")["coverage"].apply(lambda c: np.mean([v[k] for v in c]))
         if len(means) < 2:
             continue
+        width = np.mean([w[k] for w in complete["width"]])
         print(f"| {name} | {method} | {','.join(map(str, means.index))} | {means.mean():.1%} | "
-              + ", ".join(f"{v:.1%}" for v in means) + f" | {means.min():.1%}-{means.max():.1%} |")
+              + ", ".join(f"{v:.1%}" for v in means) + f" | {means.min():.1%}-{means.max():.1%} | {width:.4g} |")
 
 
 def main():
