@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
 import sys
 import time
 
@@ -402,32 +400,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    """``kill PID`` or a batch scheduler's time limit (SIGTERM) stops a command as Ctrl-C does: what finished
-    is kept, and joblib shuts down the worker processes of parallel fits instead of leaving them running."""
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def main(argv=None) -> int:
     from ._config import config_context
+    from .utils._signals import interrupt_on_signals
 
     args = build_parser().parse_args(argv)
     if hasattr(args, "data_dir") and args.data_dir is None:
         args.data_dir = _default_data_dir()
     try:
-        with config_context(show_progress=not getattr(args, "no_progress", True)), _sigterm_as_interrupt():
+        with config_context(show_progress=not getattr(args, "no_progress", True)), interrupt_on_signals():
             return args.func(args)
     except (ValueError, OSError, ImportError) as exc:
         # bad input: the message names what is wrong and the fix; a traceback adds nothing

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import signal
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -247,38 +246,6 @@ def _record_path(out: Path, model: str, fold: int) -> Path:
     return out / "records" / f"{model}__fold{fold}.json"
 
 
-class _Interrupt:
-    """Remembers a Ctrl-C even when a training loop swallows it (skorch stops training and returns).
-
-    SIGTERM (``kill PID``, a batch scheduler's time limit) is taken as a Ctrl-C: the run stops the same
-    way, and joblib, seeing the interrupt, shuts down the worker processes of parallel fits instead of
-    leaving them to train on for nobody.
-    """
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self):
-        self.requested = False
-
-    def __enter__(self):
-        def handler(signum, frame):
-            self.requested = True
-            raise KeyboardInterrupt
-
-        self.previous = {}
-        try:
-            for number in self.SIGNALS:
-                self.previous[number] = signal.signal(number, handler)
-        except ValueError:  # not the main thread: leave signals alone
-            pass
-        return self
-
-    def __exit__(self, *exc):
-        for number, previous in self.previous.items():
-            signal.signal(number, previous)
-        return False
-
-
 def _tuned(entry, model, n_trials: int, seed: int):
     from ..tuning import HybridSearchCV, default_search_space
 
@@ -507,9 +474,10 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
     from joblib import Parallel, delayed, effective_n_jobs
 
     from ..utils import torch_threads
+    from ..utils._signals import interrupt_on_signals
 
     parallel = effective_n_jobs(n_jobs) > 1 and len(todo) > 1
-    with _Interrupt() as interrupt, config_context(show_progress=progress and not parallel), \
+    with interrupt_on_signals() as interrupt, config_context(show_progress=progress and not parallel), \
             torch_threads(threads), _report_on_interrupt(out, models, folds, bench, quick):
         if parallel:
             # (model, fold) fits at once, in joblib's backend: local processes, or a Dask cluster under
