@@ -190,6 +190,32 @@ def test_matbench_results_files_are_gzipped(tmp_path):
     assert json.loads(gzip.decompress(path.read_bytes())) == {"ok": 1}
 
 
+def test_a_matbench_file_with_the_same_results_is_not_rewritten(tmp_path):
+    """Rebuilding a report must not touch the results file of a model whose folds did not change: matbench
+    stamps the time on every file it writes, so a rewrite would show every committed file as modified."""
+    from skhybrid.benchmark._report import _write_gzipped
+
+    class Stamped:
+        def __init__(self, results, when):
+            self.results, self.when = results, when
+
+        def to_file(self, name):
+            with open(name, "w") as f:
+                json.dump({"results": self.results, "datestamp": self.when, "hash": f"h{self.when}"}, f)
+
+    path = tmp_path / "m.json.gz"
+    _write_gzipped(Stamped([1.0, 2.0], "2026.12.01"), path)
+    before = path.read_bytes()
+    _write_gzipped(Stamped([1.0, 2.0], "2026.12.03"), path)
+    assert path.read_bytes() == before  # same results: the first datestamp stays
+    _write_gzipped(Stamped([1.0, 2.5], "2026.12.04"), path)
+    assert json.loads(gzip.decompress(path.read_bytes())) == {"results": [1.0, 2.5], "datestamp": "2026.12.04",
+                                                             "hash": "h2026.12.04"}
+    path.write_bytes(b"damaged")  # a file that cannot be read is written anew, not kept
+    _write_gzipped(Stamped([1.0, 2.5], "2026.12.05"), path)
+    assert json.loads(gzip.decompress(path.read_bytes()))["datestamp"] == "2026.12.05"
+
+
 @pytest.mark.parametrize("content", [b"", b"not a model at all", None])
 def test_predict_on_a_damaged_or_foreign_model_file_is_one_line(tmp_path, crystal_folder, capsys, content):
     from skhybrid.cli import main

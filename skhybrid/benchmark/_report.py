@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import warnings
 from pathlib import Path
 
@@ -325,16 +326,43 @@ def _matbench_files(out: Path, results: pd.DataFrame, bench) -> list[Path]:
     return paths
 
 
+# what matbench stamps on every file it writes, whatever its results
+_MATBENCH_STAMPS = ("datestamp", "hash")
+
+
 def _write_gzipped(benchmark, path: Path) -> None:
-    """``MatbenchBenchmark.to_file`` writes plain JSON whatever the name; gzip it, atomically."""
+    """``MatbenchBenchmark.to_file`` writes plain JSON whatever the name; gzip it, atomically.
+
+    A file that already holds the same results is left as it is: the report is rebuilt after every fold,
+    and rewriting every model's file would only change matbench's datestamp (and the hash over it), so a
+    committed results file would show as modified after each new fold of another model.
+    """
     import gzip
     import tempfile
 
     with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
         plain = Path(tmp) / "results.json"
         benchmark.to_file(str(plain))
-        # mtime=0: the same results give the same bytes
-        write_atomically(path, gzip.compress(plain.read_bytes(), mtime=0))
+        content = plain.read_bytes()
+    if _same_results(path, content):
+        return
+    # mtime=0: the same results give the same bytes
+    write_atomically(path, gzip.compress(content, mtime=0))
+
+
+def _same_results(path: Path, content: bytes) -> bool:
+    """Whether the gzipped file at ``path`` holds ``content`` up to matbench's datestamp and hash."""
+    import gzip
+
+    def unstamped(text: bytes) -> dict:
+        data = json.loads(text)
+        return {key: value for key, value in data.items() if key not in _MATBENCH_STAMPS} \
+            if isinstance(data, dict) else data
+
+    try:
+        return unstamped(gzip.decompress(path.read_bytes())) == unstamped(content)
+    except (OSError, EOFError, ValueError):  # absent, not gzip, truncated or not JSON: write it anew
+        return False
 
 
 def _components_table(out: Path, results: pd.DataFrame, unit: str) -> list[str]:
