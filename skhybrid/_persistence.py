@@ -23,16 +23,14 @@ TRUSTED_PREFIXES = ("skhybrid.", "sklearn.", "numpy.", "scipy.", "lightgbm.", "m
 _NETWORK_KEY = "_skhybrid_network_key"
 
 
-def _graph_regressors(obj, found=None, seen=None):
-    """Every fitted graph network (GraphEstimator) reachable from ``obj`` through attributes, lists, tuples, dicts."""
-    from .models import GraphEstimator
-
+def _reachable(obj, cls, found=None, seen=None):
+    """Every instance of ``cls`` reachable from ``obj`` through attributes, lists, tuples and dicts."""
     found = [] if found is None else found
     seen = set() if seen is None else seen
     if id(obj) in seen or isinstance(obj, (str, bytes, int, float, bool, type(None), np.ndarray)):
         return found
     seen.add(id(obj))
-    if isinstance(obj, GraphEstimator) and hasattr(obj, "net_"):
+    if isinstance(obj, cls):
         found.append(obj)
         return found
     if isinstance(obj, dict):
@@ -44,8 +42,15 @@ def _graph_regressors(obj, found=None, seen=None):
     else:
         children = []
     for child in children:
-        _graph_regressors(child, found, seen)
+        _reachable(child, cls, found, seen)
     return found
+
+
+def _graph_regressors(obj):
+    """Every fitted graph network (GraphEstimator) inside ``obj``."""
+    from .models import GraphEstimator
+
+    return [network for network in _reachable(obj, GraphEstimator) if hasattr(network, "net_")]
 
 
 def _versions() -> dict:
@@ -103,6 +108,11 @@ def save_model(model, path, *, name=None, metadata=None) -> Path:
 
     from .utils import write_atomically
 
+    from .models import AuxiliaryTargetRegressor
+
+    # the auxiliary-target tables (training Structures and values) stay out of the file: prediction never
+    # reads them, and they would store the training set with the model
+    tables = [(owner, owner.auxiliary_X, owner.auxiliary_y) for owner in _reachable(model, AuxiliaryTargetRegressor)]
     networks, detached = {}, []
     for k, regressor in enumerate(_graph_regressors(model)):
         key = f"network{k}"
@@ -116,8 +126,12 @@ def save_model(model, path, *, name=None, metadata=None) -> Path:
             setattr(regressor, _NETWORK_KEY, key)
             if mean is not None:
                 regressor.global_mean_, regressor.global_scale_ = mean.numpy(), scale.numpy()
+        for owner, _, _ in tables:
+            owner.auxiliary_X = owner.auxiliary_y = None
         estimator_bytes = sio.dumps(model)
     finally:
+        for owner, auxiliary_X, auxiliary_y in tables:
+            owner.auxiliary_X, owner.auxiliary_y = auxiliary_X, auxiliary_y
         for regressor, net, mean, scale in detached:
             regressor.net_, regressor.global_mean_, regressor.global_scale_ = net, mean, scale
             vars(regressor).pop(_NETWORK_KEY, None)
@@ -209,13 +223,11 @@ def load_model(path, *, trusted=None, return_metadata=False):
     return (model, info) if return_metadata else model
 
 
-def _saved_graph_regressors(obj, found=None, seen=None):
+def _saved_graph_regressors(obj):
+    """Every graph network inside a loaded ``obj`` whose weights are in the file's ``networks.pt``."""
     from .models import GraphEstimator
 
-    found = [] if found is None else found
-    seen = set() if seen is None else seen
-    if id(obj) in seen or isinstance(obj, (str, bytes, int, float, bool, type(None), np.ndarray)):
-        return found
+    return [network for network in _reachable(obj, GraphEstimator) if _NETWORK_KEY in vars(network)]
     seen.add(id(obj))
     if isinstance(obj, GraphEstimator) and _NETWORK_KEY in vars(obj):
         found.append(obj)

@@ -164,6 +164,13 @@ def _megnet_60(seed, quick, classify=False):
     return _graph_model("MEGNet", dict(global_features=MagpieFeaturizer()), seed, False, classify, **params)
 
 
+def _megnet_60_multitask(seed, quick, classify=False):
+    """``_megnet_60`` trained on the target and the auxiliary targets the runner gives (``--aux-targets``)."""
+    from .models import AuxiliaryTargetRegressor
+
+    return AuxiliaryTargetRegressor(_megnet_60(seed, quick))
+
+
 def _megnet_kgcnn_seeds(seed, quick):
     from .models import SeedEnsembleRegressor
 
@@ -310,6 +317,9 @@ CATALOGUE: dict[str, CatalogueEntry] = {spec.name: spec for spec in [
                    "60 epochs), blended as in hybrid: for cells of tens of atoms, where megnet-kgcnn's radius "
                    "graphs cost too much (NOMAD 2018: 62 atoms per cell)", _hybrid_of(_megnet_60),
                    classifier=_classifier(_hybrid_of(_megnet_60))),
+    CatalogueEntry("hybrid-large-cells-multitask", "hybrid-large-cells whose MEGNet also learns the auxiliary "
+                   "targets given with --aux-targets (multi-task; e.g. the band gap beside the formation "
+                   "energy), blended on the target alone", _hybrid_of(_megnet_60_multitask)),
     CatalogueEntry("hybrid-light", "gbm-descriptors and cgcnn, blended as in hybrid: the hybrid that fits the "
                    "default run (a few minutes per fold)", _hybrid_of(_cgcnn),
                    classifier=_classifier(_hybrid_of(_cgcnn))),

@@ -63,7 +63,7 @@ def _benchmark(args) -> int:
                     out=args.out, data_dir=args.data_dir, tune=args.tune, device=args.device, seed=args.seed,
                     quick=args.quick, force=args.force, progress=not args.no_progress, threads=args.threads,
                     intervals=args.intervals, task_type=args.task_type, classify_above=args.classify_above,
-                    n_jobs=args.n_jobs, store=args.store)
+                    n_jobs=args.n_jobs, store=args.store, aux_targets=args.aux_targets)
     if args.dask is None:
         results = run_benchmark(task, **settings)
     else:
@@ -126,7 +126,10 @@ def _fit(args) -> int:
     from .benchmark import user_targets
 
     _check_output_file(args.out)
-    data = load_structures(args.data, target=args.target, class_labels=True)
+    aux_targets = list(args.aux_targets or ())
+    if args.target in aux_targets:
+        raise ValueError(f"--aux-targets repeats the target {args.target!r}; list only the other columns.")
+    data = load_structures(args.data, target=[args.target, *aux_targets], class_labels=True)
     raw = data.targets[args.target]
     keep = [i for i, known in enumerate(raw.notna()) if known]
     if len(keep) < len(raw):
@@ -138,6 +141,13 @@ def _fit(args) -> int:
         raise ValueError("--interval gives prediction intervals of a regression; a classifier gives "
                          "probabilities instead (skhybrid predict writes them).")
     model = build(args.model, seed=args.seed, quick=args.quick, device=args.device, task_type=task_type)
+    if aux_targets:
+        from .benchmark._runner import _auxiliary_targets, set_auxiliary_targets
+
+        auxiliary = _auxiliary_targets(data, aux_targets, task_type)[keep]
+        if not set_auxiliary_targets(model, [data.structures[i] for i in keep], auxiliary):
+            raise ValueError(f"{args.model} learns no auxiliary targets; fit it without --aux-targets, or choose "
+                             "a model that takes them (e.g. hybrid-large-cells-multitask).")
     if args.interval is not None:
         from .uncertainty import ConformalRegressor, check_confidence_levels
         from .uncertainty._conformal import conformal_settings
@@ -152,6 +162,8 @@ def _fit(args) -> int:
                 "task_type": task_type}
     if args.classify_above is not None:
         metadata["classify_above"] = args.classify_above
+    if aux_targets:
+        metadata["aux_targets"] = aux_targets
     save_model(model, args.out, name=args.model, metadata=metadata)
     print(f"Trained {args.model} on {len(keep)} structures in {time.perf_counter() - start:.1f} s; saved {args.out}")
     return 0
@@ -319,6 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="your data instead of a task: a folder of CIF/POSCAR files with targets.csv, or a "
                        "pandas 'split' .json(.gz) with a structure column")
     bench.add_argument("--target", default=None, help="with --data: the column to predict")
+    bench.add_argument("--aux-targets", nargs="+", default=None, metavar="COLUMN",
+                       help="with --data: other columns that multi-task models (e.g. "
+                            "hybrid-large-cells-multitask) learn beside --target; only --target is scored")
     bench.add_argument("--cv", type=int, default=5, help="with --data: number of shuffled folds (default: 5)")
     bench.add_argument("--data-dir", default=None,
                        help="data directory for Matbench files (default: $SKHYBRID_DATA_DIR, else ~/.cache/skhybrid)")
@@ -366,6 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("model", choices=list(CATALOGUE), metavar="MODEL", help=f"one of: {', '.join(CATALOGUE)}")
     fit.add_argument("--data", required=True, help="folder of CIF/POSCAR files with targets.csv, or a .json(.gz)")
     fit.add_argument("--target", required=True, help="the column to learn")
+    fit.add_argument("--aux-targets", nargs="+", default=None, metavar="COLUMN",
+                     help="other columns that a multi-task model (e.g. hybrid-large-cells-multitask) learns "
+                          "beside --target; it predicts --target only")
     fit.add_argument("--out", default="model.skh", help="where to save the model (default: %(default)s)")
     fit.add_argument("--seed", type=int, default=0, help="random_state (default: 0)")
     fit.add_argument("--device", default="auto", help="torch device (default: auto)")

@@ -36,10 +36,12 @@ class BenchmarkData:
     matbench_task: str | None = None
     config: dict = field(default_factory=dict)
     task_type: str = "regression"
+    #: auxiliary targets, shape (n_samples, n_auxiliary), NaN where unknown; None without any
+    auxiliary: np.ndarray | None = None
 
 
 def load_benchmark_data(task=None, *, data=None, target=None, cv=5, seed=0, data_dir=None, task_type="auto",
-                        classify_above=None) -> BenchmarkData:
+                        classify_above=None, aux_targets=None) -> BenchmarkData:
     """A Matbench task with its official folds, or a user file/folder with ``KFold(cv, shuffle, seed)``.
 
     Parameters
@@ -63,6 +65,11 @@ def load_benchmark_data(task=None, *, data=None, target=None, cv=5, seed=0, data
     classify_above : float, optional
         For ``data``: turn a numeric target into two classes, ``target > classify_above`` (``True``)
         or not, e.g. band gap above 2 eV; implies classification.
+    aux_targets : sequence of str, optional
+        For ``data``: other numeric columns that models with an
+        :class:`~skhybrid.models.AuxiliaryTargetRegressor` learn beside ``target`` (multi-task); the
+        runner gives them each fold's training samples only. A missing value is NaN (left out of the
+        loss).
 
     Returns
     -------
@@ -94,6 +101,10 @@ def load_benchmark_data(task=None, *, data=None, target=None, cv=5, seed=0, data
     if task is not None:
         from ..datasets import load_matbench
 
+        if aux_targets:
+            raise ValueError(f"{task} has one target; aux_targets (--aux-targets) are for your own data, whose "
+                             "other columns a multi-task model can learn beside the target.")
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             bunch = load_matbench(task, data_home=data_dir)
@@ -114,8 +125,13 @@ def load_benchmark_data(task=None, *, data=None, target=None, cv=5, seed=0, data
     if target is None:
         raise ValueError("data needs target (--target on the command line): the column of the targets file to "
                          "predict.")
-    bunch = load_structures(data, target=target, class_labels=True)
+    aux_targets = list(aux_targets or ())
+    if target in aux_targets:
+        raise ValueError(f"aux_targets (--aux-targets) repeats the target {target!r}; list only the other "
+                         "columns to learn beside it.")
+    bunch = load_structures(data, target=[target, *aux_targets], class_labels=True)
     y, task_type = user_targets(bunch.targets[target], bunch.ids, target, task_type, classify_above)
+    auxiliary = _auxiliary_targets(bunch, aux_targets, task_type) if aux_targets else None
     if cv < 2 or cv > len(y):
         raise ValueError(f"cv={cv} (--cv) must be between 2 and {len(y)} folds for {len(y)} samples.")
     if task_type == "classification":
@@ -132,8 +148,26 @@ def load_benchmark_data(task=None, *, data=None, target=None, cv=5, seed=0, data
         config["task_type"] = task_type
     if classify_above is not None:
         config["classify_above"] = float(classify_above)
+    if aux_targets:
+        config["aux_targets"] = aux_targets
     return BenchmarkData(name=name, X=bunch.structures, y=y, ids=list(bunch.ids), folds=folds, target=target,
-                         config=config, task_type=task_type)
+                         config=config, task_type=task_type, auxiliary=auxiliary)
+
+
+def _auxiliary_targets(bunch, columns: list, task_type: str) -> np.ndarray:
+    """The auxiliary columns as floats (NaN where missing); labels or a regression-less task raise."""
+    if task_type != "regression":
+        raise ValueError("aux_targets (--aux-targets) are learned beside a regression target by a multi-task "
+                         "regressor; this target is a classification.")
+    values = []
+    for column in columns:
+        numeric = pd.to_numeric(bunch.targets[column], errors="coerce")
+        bad = np.flatnonzero(numeric.isna().to_numpy() & bunch.targets[column].notna().to_numpy())
+        if len(bad):
+            raise ValueError(f"Sample {bunch.ids[bad[0]]}: auxiliary target {column!r} is not a number "
+                             f"({bunch.targets[column].iloc[bad[0]]!r}); fix it or leave it empty (unknown).")
+        values.append(numeric.to_numpy(dtype=float))
+    return np.column_stack(values)
 
 
 def user_targets(raw: pd.Series, ids, target: str, task_type="auto", classify_above=None):
@@ -319,7 +353,7 @@ def _probability_columns(proba, classes) -> dict:
 def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BENCHMARK, folds=None,
                   out="benchmark-results", data_dir=None, tune=0, device="auto", seed=0, quick=False, force=False,
                   progress=True, threads=1, intervals=None, task_type="auto", classify_above=None,
-                  n_jobs=None, store=None) -> pd.DataFrame:
+                  n_jobs=None, store=None, aux_targets=None) -> pd.DataFrame:
     """Run (or resume) a benchmark; return one row per (model, fold) with its metrics.
 
     For each model and fold: fit on the fold's training samples, predict its
@@ -386,6 +420,11 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
         (:func:`skhybrid.featurizers.use_stores`): every fold, model and later run that uses the same
         settings computes each structure's descriptors and graph once, and graphs are streamed from
         disk to training batches, so memory stays flat in the size of the set. Results are unchanged.
+    aux_targets : sequence of str, optional
+        For ``data``: columns that the models' :class:`~skhybrid.models.AuxiliaryTargetRegressor` parts
+        learn beside ``target`` (e.g. the band gap beside the formation energy); each fit gets the
+        auxiliary values of its training fold only, and only ``target`` is predicted and scored. Every
+        model run must take them.
 
     Returns
     -------
@@ -420,9 +459,11 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
     entries = resolve_models(models)
     models = list(entries)
     bench = load_benchmark_data(task, data=data, target=target, cv=cv, seed=seed, data_dir=data_dir,
-                                task_type=task_type, classify_above=classify_above)
+                                task_type=task_type, classify_above=classify_above, aux_targets=aux_targets)
     classify = bench.task_type == "classification"
     check_task_type(entries.values(), bench.task_type)
+    if bench.auxiliary is not None:
+        _check_takes_auxiliary(entries, bench.task_type)
     if classify and intervals:
         raise ValueError("intervals (--intervals) are prediction intervals of a regression; this is a "
                          "classification task, whose models give probabilities instead.")
@@ -458,7 +499,8 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
         # a catalogue model travels by name (another process rebuilds its entry); a configuration as itself
         entry = name if CATALOGUE.get(name) is entries[name] else entries[name]
         return (entry, name, fold, [bench.X[i] for i in train], bench.y[train],
-                [bench.X[i] for i in test], bench.y[test], [bench.ids[i] for i in test])
+                [bench.X[i] for i in test], bench.y[test], [bench.ids[i] for i in test],
+                None if bench.auxiliary is None else bench.auxiliary[train])
 
     def save(record, frame):
         name, fold = record["model"], record["fold"]
@@ -497,6 +539,43 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
     return _report(out, models, folds, bench, quick)
 
 
+def set_auxiliary_targets(model, X, auxiliary) -> int:
+    """Give every :class:`~skhybrid.models.AuxiliaryTargetRegressor` inside ``model`` the table ``(X, auxiliary)``.
+
+    Parameters
+    ----------
+    model : estimator
+    X : sequence of samples
+        The training samples.
+    auxiliary : ndarray of shape (n_samples, n_auxiliary)
+        Their auxiliary targets.
+
+    Returns
+    -------
+    int
+        How many were given the table (0: the model takes no auxiliary targets).
+    """
+    from ..models import AuxiliaryTargetRegressor
+
+    table = {"auxiliary_X": list(X), "auxiliary_y": np.asarray(auxiliary, dtype=float)}
+    owners = [path for path, value in model.get_params(deep=True).items()
+              if isinstance(value, AuxiliaryTargetRegressor)]
+    if isinstance(model, AuxiliaryTargetRegressor):
+        model.set_params(**table)
+    model.set_params(**{f"{path}__{key}": value for path in owners for key, value in table.items()})
+    return len(owners) + isinstance(model, AuxiliaryTargetRegressor)
+
+
+def _check_takes_auxiliary(entries: dict, task_type: str) -> None:
+    """Auxiliary targets would be ignored by a model without an AuxiliaryTargetRegressor: refuse it."""
+    ignoring = [name for name, entry in entries.items()
+                if set_auxiliary_targets(build(entry, seed=0, quick=True, task_type=task_type), [], np.zeros((0, 1)))
+                == 0]
+    if ignoring:
+        raise ValueError(f"Model(s) {ignoring} learn no auxiliary targets; run them without --aux-targets "
+                         "(aux_targets), or choose models that take them (e.g. hybrid-large-cells-multitask).")
+
+
 def _fit_and_score_alone(*args, **kwargs):
     """:func:`fit_and_score` with no parallelism inside: the (model, fold) fits are the parallel level.
 
@@ -510,13 +589,16 @@ def _fit_and_score_alone(*args, **kwargs):
         return fit_and_score(*args, **kwargs)
 
 
-def fit_and_score(entry, name, fold, X_train, y_train, X_test, y_test, test_ids, *, seed=0, quick=False,
-                  device="auto", task_type="regression", tune=0, conformal=None, threads=1, store=None):
+def fit_and_score(entry, name, fold, X_train, y_train, X_test, y_test, test_ids, auxiliary_train=None, *,
+                  seed=0, quick=False, device="auto", task_type="regression", tune=0, conformal=None, threads=1,
+                  store=None):
     """Fit one catalogue entry (or its name) on a fold's training samples, predict and score its test samples.
 
     What the runner does for each (model, fold), as a function of its inputs alone, so that it can run
     in another process or on a Dask worker. Returns ``(record, predictions)``: the metrics and what the
     model chose (a dict, saved as JSON) and the test predictions (a DataFrame, saved as CSV).
+    ``auxiliary_train`` (the training samples' auxiliary targets) goes to every
+    :class:`~skhybrid.models.AuxiliaryTargetRegressor` inside the model.
     """
     from ..utils import torch_threads
 
@@ -525,6 +607,8 @@ def fit_and_score(entry, name, fold, X_train, y_train, X_test, y_test, test_ids,
         entry = CATALOGUE[entry]
     with torch_threads(threads):
         model = build(entry, seed=seed, quick=quick, device=device, task_type=task_type)
+        if auxiliary_train is not None:
+            set_auxiliary_targets(model, X_train, auxiliary_train)
         if store is not None:
             from ..featurizers import use_stores
 
