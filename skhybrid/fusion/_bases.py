@@ -133,8 +133,9 @@ def check_internal_cv(cv, n_samples: int, random_state, owner: str, y=None):
 
 
 def _failure_hint(X, base) -> str:
-    if type(base).__name__ == "Pipeline":  # it has a featurizer in front already: the error is elsewhere
-        return ""
+    wrapped = base.get_params(deep=True).values() if hasattr(base, "get_params") else ()
+    if any(type(part).__name__ == "Pipeline" for part in (base, *wrapped)):
+        return ""  # a featurizer is in front already (perhaps inside a wrapper): the error is elsewhere
     first = _safe_indexing(X, [0])[0] if _num_samples(X) and not hasattr(X, "iloc") else None
     if type(first).__name__ in ("Structure", "IStructure"):
         return (" Every base receives the raw Structures: make it a Pipeline that starts with a featurizer, "

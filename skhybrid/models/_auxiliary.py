@@ -45,7 +45,9 @@ class AuxiliaryTargetRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator
     (:class:`MaskedMultiTaskLoss`). ``predict`` never reads the table, so a
     test sample's auxiliary values cannot reach its prediction; give the table
     the training data only, as the benchmark runner does
-    (``skhybrid benchmark --aux-targets``).
+    (``skhybrid benchmark --aux-targets``). A structure listed more than once
+    with different values (a duplicate in the data) gets their mean, with a
+    warning.
 
     Parameters
     ----------
@@ -105,12 +107,23 @@ class AuxiliaryTargetRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator
         if values.ndim != 2 or len(values) != len(self.auxiliary_X):
             raise ValueError(f"{name}: auxiliary_y has {len(values)} rows for {len(self.auxiliary_X)} samples in "
                              "auxiliary_X; give one row of auxiliary values per sample.")
-        rows: dict[bytes, int] = {}
+        groups: dict[bytes, list[int]] = {}
         for i, sample in enumerate(self.auxiliary_X):
-            first = rows.setdefault(sample_key(sample), i)
-            if first != i and not np.array_equal(values[first], values[i], equal_nan=True):
-                raise ValueError(f"{name}: auxiliary_X[{first}] and auxiliary_X[{i}] are the same sample with "
-                                 "different auxiliary values; remove the duplicate or make its values agree.")
+            groups.setdefault(sample_key(sample), []).append(i)
+        rows = {key: members[0] for key, members in groups.items()}
+        # the same structure listed twice with different values (data sets hold such duplicates: NOMAD 2018
+        # does): its auxiliary values are their mean, as identical inputs cannot be told apart
+        conflicting = [members for members in groups.values() if len(members) > 1
+                       and not all(np.array_equal(values[members[0]], values[i], equal_nan=True) for i in members)]
+        if conflicting:
+            values = values.copy()
+            for members in conflicting:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # a column that is NaN in every copy
+                    values[members[0]] = np.nanmean(values[members], axis=0)
+            warnings.warn(f"{name}: {len(conflicting)} structure(s) appear more than once in auxiliary_X with "
+                          f"different auxiliary values (first: auxiliary_X{conflicting[0]}); each gets the mean "
+                          "of its values.", UserWarning, stacklevel=3)
         return rows, values
 
     def fit(self, X, y, **fit_params):

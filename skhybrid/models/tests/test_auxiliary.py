@@ -105,6 +105,18 @@ def test_a_multi_task_network_as_the_graph_member_of_late_fusion(crystals):
     assert all(member.estimator_[-1].n_targets_ == 2 for member in ensemble.estimators_)
 
 
+def test_a_duplicate_structure_with_different_values_gets_their_mean(crystals):
+    structures, y, auxiliary = crystals
+    table = structures[:7] + [structures[3]] + structures[8:]  # structure 3 twice, the second with other values
+    values = auxiliary.copy()
+    values[7] = auxiliary[3] + 1
+    model = AuxiliaryTargetRegressor(RecordsTargets(), auxiliary_X=table, auxiliary_y=values)
+    with pytest.warns(UserWarning, match=r"1 structure\(s\) appear more than once .*auxiliary_X\[3, 7\]"):
+        model.fit(structures[:7], y[:7])
+    np.testing.assert_allclose(model.estimator_.y_[3, 1:], auxiliary[3] + 0.5)
+    np.testing.assert_array_equal(model.estimator_.y_[:3, 1:], auxiliary[:3])
+
+
 def test_bad_tables_raise_what_to_do(crystals):
     structures, y, auxiliary = crystals
     with pytest.raises(ValueError, match="needs its auxiliary targets: set auxiliary_X"):
@@ -112,12 +124,6 @@ def test_bad_tables_raise_what_to_do(crystals):
     with pytest.raises(ValueError, match="auxiliary_y has 29 rows for 30 samples"):
         AuxiliaryTargetRegressor(RecordsTargets(), auxiliary_X=structures, auxiliary_y=auxiliary[1:]).fit(
             structures, y)
-    doubled = auxiliary.copy()
-    doubled[7] += 1
-    with pytest.raises(ValueError, match=r"auxiliary_X\[3\] and auxiliary_X\[7\] are the same sample with "
-                                         "different auxiliary values"):
-        AuxiliaryTargetRegressor(RecordsTargets(), auxiliary_X=structures[:7] + [structures[3]] + structures[8:],
-                                 auxiliary_y=doubled).fit(structures, y)
     with pytest.raises(ValueError, match="none of the 10 training samples is in auxiliary_X"):
         AuxiliaryTargetRegressor(RecordsTargets(), auxiliary_X=structures[:10], auxiliary_y=auxiliary[:10]).fit(
             structures[10:20], y[10:20])
