@@ -126,10 +126,10 @@ def _fit(args) -> int:
     from .benchmark import user_targets
 
     _check_output_file(args.out)
+    from .benchmark._runner import _auxiliary_targets, set_auxiliary_targets, target_columns
+
     aux_targets = list(args.aux_targets or ())
-    if args.target in aux_targets:
-        raise ValueError(f"--aux-targets repeats the target {args.target!r}; list only the other columns.")
-    data = load_structures(args.data, target=[args.target, *aux_targets], class_labels=True)
+    data = load_structures(args.data, target=target_columns(args.target, aux_targets), class_labels=True)
     raw = data.targets[args.target]
     keep = [i for i, known in enumerate(raw.notna()) if known]
     if len(keep) < len(raw):
@@ -142,8 +142,6 @@ def _fit(args) -> int:
                          "probabilities instead (skhybrid predict writes them).")
     model = build(args.model, seed=args.seed, quick=args.quick, device=args.device, task_type=task_type)
     if aux_targets:
-        from .benchmark._runner import _auxiliary_targets, set_auxiliary_targets
-
         auxiliary = _auxiliary_targets(data, aux_targets, task_type)[keep]
         if not set_auxiliary_targets(model, [data.structures[i] for i in keep], auxiliary):
             raise ValueError(f"{args.model} learns no auxiliary targets; fit it without --aux-targets, or choose "

@@ -126,10 +126,7 @@ def load_benchmark_data(task=None, *, data=None, target=None, cv=5, seed=0, data
         raise ValueError("data needs target (--target on the command line): the column of the targets file to "
                          "predict.")
     aux_targets = list(aux_targets or ())
-    if target in aux_targets:
-        raise ValueError(f"aux_targets (--aux-targets) repeats the target {target!r}; list only the other "
-                         "columns to learn beside it.")
-    bunch = load_structures(data, target=[target, *aux_targets], class_labels=True)
+    bunch = load_structures(data, target=target_columns(target, aux_targets), class_labels=True)
     y, task_type = user_targets(bunch.targets[target], bunch.ids, target, task_type, classify_above)
     auxiliary = _auxiliary_targets(bunch, aux_targets, task_type) if aux_targets else None
     if cv < 2 or cv > len(y):
@@ -152,6 +149,14 @@ def load_benchmark_data(task=None, *, data=None, target=None, cv=5, seed=0, data
         config["aux_targets"] = aux_targets
     return BenchmarkData(name=name, X=bunch.structures, y=y, ids=list(bunch.ids), folds=folds, target=target,
                          config=config, task_type=task_type, auxiliary=auxiliary)
+
+
+def target_columns(target: str, aux_targets) -> list:
+    """``[target, *aux_targets]``, the columns to load; an auxiliary column repeating the target raises."""
+    if target in aux_targets:
+        raise ValueError(f"aux_targets (--aux-targets) repeats the target {target!r}; list only the other "
+                         "columns to learn beside it.")
+    return [target, *aux_targets]
 
 
 def _auxiliary_targets(bunch, columns: list, task_type: str) -> np.ndarray:
@@ -555,22 +560,25 @@ def set_auxiliary_targets(model, X, auxiliary) -> int:
     int
         How many were given the table (0: the model takes no auxiliary targets).
     """
+    table = {"auxiliary_X": list(X), "auxiliary_y": np.asarray(auxiliary, dtype=float)}
+    owners = _auxiliary_owners(model)
+    model.set_params(**{f"{path}{key}": value for path in owners for key, value in table.items()})
+    return len(owners)
+
+
+def _auxiliary_owners(model) -> list[str]:
+    """The parameter prefixes (``"graph__"``; ``""`` for the model itself) of its AuxiliaryTargetRegressors."""
     from ..models import AuxiliaryTargetRegressor
 
-    table = {"auxiliary_X": list(X), "auxiliary_y": np.asarray(auxiliary, dtype=float)}
-    owners = [path for path, value in model.get_params(deep=True).items()
+    owners = [f"{path}__" for path, value in model.get_params(deep=True).items()
               if isinstance(value, AuxiliaryTargetRegressor)]
-    if isinstance(model, AuxiliaryTargetRegressor):
-        model.set_params(**table)
-    model.set_params(**{f"{path}__{key}": value for path in owners for key, value in table.items()})
-    return len(owners) + isinstance(model, AuxiliaryTargetRegressor)
+    return [""] + owners if isinstance(model, AuxiliaryTargetRegressor) else owners
 
 
 def _check_takes_auxiliary(entries: dict, task_type: str) -> None:
     """Auxiliary targets would be ignored by a model without an AuxiliaryTargetRegressor: refuse it."""
     ignoring = [name for name, entry in entries.items()
-                if set_auxiliary_targets(build(entry, seed=0, quick=True, task_type=task_type), [], np.zeros((0, 1)))
-                == 0]
+                if not _auxiliary_owners(build(entry, seed=0, quick=True, task_type=task_type))]
     if ignoring:
         raise ValueError(f"Model(s) {ignoring} learn no auxiliary targets; run them without --aux-targets "
                          "(aux_targets), or choose models that take them (e.g. hybrid-large-cells-multitask).")

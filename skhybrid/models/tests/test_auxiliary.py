@@ -5,6 +5,9 @@ samples' auxiliary targets, which the generic checks' random data cannot come wi
 no data run here.
 """
 
+import io
+
+import joblib
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, RegressorMixin, clone
@@ -72,6 +75,11 @@ def test_predict_returns_the_target_columns_and_predict_auxiliary_the_rest(cryst
     np.testing.assert_allclose(model.predict_auxiliary(structures), auxiliary)
     two_targets = clone(model).fit(structures, np.c_[y, -y])
     assert two_targets.predict(structures).shape == (len(y), 2)
+    # a joblib round trip predicts the same
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    np.testing.assert_array_equal(joblib.load(io.BytesIO(buffer.getvalue())).predict(structures),
+                                  model.predict(structures))
     # predict never reads the table: emptying it after fit changes nothing
     model.set_params(auxiliary_X=None, auxiliary_y=None)
     np.testing.assert_allclose(model.predict(structures), y)
