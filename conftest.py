@@ -14,9 +14,9 @@ import pytest
 from skhybrid.utils._testing import find_test_data_home, running_in_ci
 
 # One torch thread, fixed: the suite's two xdist workers (`make test`), their subprocesses and joblib
-# workers share 2 cores, and a second thread
-# that waits for a descheduled sibling slows training ~4x (docs/benchmarks.md). Measured: the whole suite
-# took 10.5 minutes with one thread beside a two-process benchmark, 12.8 with two threads alone.
+# workers share 2 cores, and a second thread that waits for a descheduled sibling slows training ~4x
+# (docs/benchmarks.md). Measured: the whole suite took 10.5 minutes with one thread beside a two-process
+# benchmark, 12.8 with two threads alone.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
