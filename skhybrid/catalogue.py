@@ -171,6 +171,20 @@ def _megnet_60_multitask(seed, quick, classify=False):
     return AuxiliaryTargetRegressor(_megnet_60(seed, quick))
 
 
+def _megnet_kgcnn_descriptors(seed, quick, classify=False):
+    """megnet-kgcnn whose global state starts from the descriptor vector of gbm-descriptors (early fusion).
+
+    The state enters every bond, atom and state update and the read-out, so the network sees the vacuum,
+    reduced-mass and composition statistics that the element embedding alone cannot; everything else is
+    the kgcnn recipe unchanged.
+    """
+    params = kgcnn_megnet_params(quick)
+    if classify:
+        params.pop("loss")
+    return _graph_model("MEGNet", dict(KGCNN_MEGNET_GRAPH, global_features=descriptor_features()), seed, False,
+                        classify, **params)
+
+
 def _megnet_kgcnn_seeds(seed, quick):
     from .models import SeedEnsembleRegressor
 
@@ -299,6 +313,9 @@ CATALOGUE: dict[str, CatalogueEntry] = {spec.name: spec for spec in [
                    classifier=_classifier(_megnet_kgcnn)),
     CatalogueEntry("megnet-kgcnn-x2", "two seeds of megnet-kgcnn trained side by side (one torch thread each), "
                    "predictions averaged; member 0 is megnet-kgcnn itself", _megnet_kgcnn_seeds),
+    CatalogueEntry("megnet-kgcnn-descriptors", "megnet-kgcnn whose global state starts from the 224 descriptors "
+                   "of gbm-descriptors (early fusion: the state enters every update and the read-out)",
+                   _megnet_kgcnn_descriptors, classifier=_classifier(_megnet_kgcnn_descriptors)),
     CatalogueEntry("gbm-descriptors", "LightGBM on Magpie + structure descriptors (local environments included), "
                    "log or raw target chosen by 5-fold CV on the training data", _gbm_descriptors,
                    classifier=_classifier(_gbm_descriptors)),
@@ -306,6 +323,9 @@ CATALOGUE: dict[str, CatalogueEntry] = {spec.name: spec for spec in [
                    "slices of the training data; the network is the committee of its two fits on 90%, the "
                    "descriptor model is refit on everything (about 30 minutes per phonons fold)",
                    _hybrid_of(_megnet_kgcnn), classifier=_classifier(_hybrid_of(_megnet_kgcnn))),
+    CatalogueEntry("hybrid-descriptor-state", "hybrid whose graph part is megnet-kgcnn-descriptors: late fusion "
+                   "of two models that both see the descriptors, one by trees, one as a graph network's state",
+                   _hybrid_of(_megnet_kgcnn_descriptors), classifier=_classifier(_hybrid_of(_megnet_kgcnn_descriptors))),
     CatalogueEntry("gbm-pretrained", "gbm-descriptors plus the pretrained CHGNet's restacking energy of slabs "
                    "(a crude exfoliation energy: what the potential releases when a monolayer's periodic images "
                    "are brought back together; zero for bulk cells; needs the 'pretrained' extra)",
