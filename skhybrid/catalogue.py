@@ -138,11 +138,11 @@ def kgcnn_megnet_params(quick=False) -> dict:
                 max_epochs=5 if quick else KGCNN_MEGNET_EPOCHS)
 
 
-def _megnet_kgcnn(seed, quick, classify=False):
+def _megnet_kgcnn(seed, quick, classify=False, graph=KGCNN_MEGNET_GRAPH):
     params = kgcnn_megnet_params(quick)
     if classify:  # the recipe's MAE becomes the log loss
         params.pop("loss")
-    return _graph_model("MEGNet", KGCNN_MEGNET_GRAPH, seed, False, classify, **params)
+    return _graph_model("MEGNet", graph, seed, False, classify, **params)
 
 
 #: The boosting settings of gbm-descriptors, fixed before any test fold was scored (issue #18's
@@ -178,11 +178,7 @@ def _megnet_kgcnn_descriptors(seed, quick, classify=False):
     reduced-mass and composition statistics that the element embedding alone cannot; everything else is
     the kgcnn recipe unchanged.
     """
-    params = kgcnn_megnet_params(quick)
-    if classify:
-        params.pop("loss")
-    return _graph_model("MEGNet", dict(KGCNN_MEGNET_GRAPH, global_features=descriptor_features()), seed, False,
-                        classify, **params)
+    return _megnet_kgcnn(seed, quick, classify, graph=dict(KGCNN_MEGNET_GRAPH, global_features=descriptor_features()))
 
 
 def _megnet_kgcnn_seeds(seed, quick):
