@@ -321,7 +321,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {spec.name: spec for spec in [
                    _hybrid_of(_megnet_kgcnn), classifier=_classifier(_hybrid_of(_megnet_kgcnn))),
     CatalogueEntry("hybrid-descriptor-state", "hybrid whose graph part is megnet-kgcnn-descriptors: late fusion "
                    "of two models that both see the descriptors, one by trees, one as a graph network's state",
-                   _hybrid_of(_megnet_kgcnn_descriptors), classifier=_classifier(_hybrid_of(_megnet_kgcnn_descriptors))),
+                   _hybrid_of(_megnet_kgcnn_descriptors),
+                   classifier=_classifier(_hybrid_of(_megnet_kgcnn_descriptors))),
     CatalogueEntry("gbm-pretrained", "gbm-descriptors plus the pretrained CHGNet's restacking energy of slabs "
                    "(a crude exfoliation energy: what the potential releases when a monolayer's periodic images "
                    "are brought back together; zero for bulk cells; needs the 'pretrained' extra)",
