@@ -231,7 +231,7 @@ def _gbm_pretrained(seed, quick, classify=False):
     return _gbm_descriptors(seed, quick, classify, features=pretrained_features)
 
 
-def _hybrid_of(graph_model, descriptor_model=_gbm_descriptors):
+def _hybrid_of(graph_model, descriptor_model=_gbm_descriptors, weights="oof"):
     def build(seed, quick, classify=False):
         from .fusion import DisjointHoldouts, LateFusionClassifier, LateFusionRegressor
 
@@ -242,7 +242,7 @@ def _hybrid_of(graph_model, descriptor_model=_gbm_descriptors):
         # (a two-seed ensemble at no extra cost), the cheap descriptor model is refit on everything
         holdouts = DisjointHoldouts(2, 0.25 if quick else 0.1, random_state=seed)
         fusion = LateFusionClassifier if classify else LateFusionRegressor
-        return fusion(bases, weights="oof", cv=holdouts, refit=["descriptors"], n_jobs=2, random_state=seed)
+        return fusion(bases, weights=weights, cv=holdouts, refit=["descriptors"], n_jobs=2, random_state=seed)
 
     return build
 
@@ -323,6 +323,10 @@ CATALOGUE: dict[str, CatalogueEntry] = {spec.name: spec for spec in [
                    "of two models that both see the descriptors, one by trees, one as a graph network's state",
                    _hybrid_of(_megnet_kgcnn_descriptors),
                    classifier=_classifier(_hybrid_of(_megnet_kgcnn_descriptors))),
+    CatalogueEntry("hybrid-descriptor-state-oof-or-equal", "hybrid-descriptor-state whose blend keeps its fitted "
+                   "weights only if fitting them pays when cross-validated over its two held-out slices, and "
+                   "averages its parts equally otherwise (LateFusionRegressor(weights='oof-or-equal'))",
+                   _hybrid_of(_megnet_kgcnn_descriptors, weights="oof-or-equal")),
     CatalogueEntry("gbm-pretrained", "gbm-descriptors plus the pretrained CHGNet's restacking energy of slabs "
                    "(a crude exfoliation energy: what the potential releases when a monolayer's periodic images "
                    "are brought back together; zero for bulk cells; needs the 'pretrained' extra)",

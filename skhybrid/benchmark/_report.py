@@ -404,14 +404,18 @@ def _components_table(out: Path, results: pd.DataFrame, unit: str) -> list[str]:
             lines.append(f"| {model} | {component} | {','.join(map(str, group['fold']))} | {group['mae'].mean():.4g} | "
                          + ", ".join(f"{v:.4g}" for v in group["mae"]) + " |")
     lines.append("")
-    weights = [(row["model"], int(row["fold"]), row["fusion_weights"], row.get("held_out_scores"))
+    weights = [(row["model"], int(row["fold"]), row["fusion_weights"], row.get("held_out_scores"),
+                row.get("weight_choice"))
                for _, row in results.sort_values(["model", "fold"]).iterrows()
                if isinstance(row.get("fusion_weights"), dict)]
     if weights:
         lines += [f"Fusion weights, chosen on the training fold (held-out {held_out_label} of each base and of the "
                   "blend there):", "", f"| model | fold | weights | held-out {held_out_label} |", "|---|---:|---|---|"]
-        for model, fold, chosen, held_out in weights:
+        for model, fold, chosen, held_out, choice in weights:
             scores = ", ".join(f"{k} {v:.4g}" for k, v in held_out.items()) if isinstance(held_out, dict) else ""
+            if isinstance(choice, dict):  # weights="oof-or-equal": what decided between fitted and equal weights
+                scores += (f"; {choice['chosen']} weights chosen (cross-validated: fitted {choice['fitted']:.4g}, "
+                           f"equal {choice['equal']:.4g})")
             lines.append(f"| {model} | {fold} | " + ", ".join(f"{k} {v:.2f}" for k, v in chosen.items())
                          + f" | {scores} |")
         lines.append("")

@@ -661,6 +661,9 @@ def fit_and_score(entry, name, fold, X_train, y_train, X_test, y_test, test_ids,
         record["fusion_weights"] = dict(zip(model.named_estimators_, map(float, np.ravel(model.weights_))))
         if hasattr(model, "oof_scores_"):
             record["held_out_scores"] = {k: float(v) for k, v in model.oof_scores_.items()}
+        if hasattr(model, "weight_choice_"):
+            record["weight_choice"] = {"chosen": model.weight_choice_,
+                                       **{k: float(v) for k, v in model.weight_choice_scores_.items()}}
     frame = pd.DataFrame({"id": test_ids, "y_true": y_test, "y_pred": pred, **outputs,
                           **{f"{COMPONENT_PREFIX}{key}": value for key, value in components.items()},
                           **interval_columns(bounds)})

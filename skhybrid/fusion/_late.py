@@ -5,18 +5,19 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
-
+from sklearn.model_selection import check_cv
 from sklearn.utils import Bunch, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._bases import (
     BaseFusion,
     FoldModels,
     check_internal_cv,
+    check_splits,
     out_of_fold_predictions,
     score,
 )
-from ._weights import blend, simplex_weights
+from ._weights import blend, select_oof_or_equal, simplex_weights
 
 __all__ = ["LateFusionRegressor"]
 
@@ -89,16 +90,24 @@ class LateFusionRegressor(WeightedBlend, BaseFusion):
       default, solved exactly as a linear programme). The bases are then refit
       on all the data. Weights chosen on the bases' own training-set
       predictions would favour whichever model overfits most; out-of-fold
-      predictions are what each base does on data it has not seen.
+      predictions are what each base does on data it has not seen; or
+    - ``"oof-or-equal"``: the ``"oof"`` weights or equal weights, whichever
+      scores better when the fitting of the weights is itself cross-validated
+      over the internal folds (weights fitted on the other folds' held-out
+      predictions, scored on this fold's); for few held-out samples, where
+      fitted weights are noisy (see
+      :func:`~skhybrid.fusion._weights.select_oof_or_equal`).
 
     Parameters
     ----------
     estimators : list of (str, estimator or "drop")
         The bases; names must be unique and contain no ``"__"``. Their
         parameters are reachable as ``<name>__<param>``.
-    weights : array-like of shape (n_estimators,), "oof" or None, default=None
+    weights : array-like of shape (n_estimators,), "oof", "oof-or-equal" or None, default=None
         ``None`` averages the bases with equal weights. Fixed weights have one
         entry per estimator, dropped ones included (their weight is ignored).
+        ``"oof-or-equal"`` needs an internal ``cv`` of at least two folds (not
+        ``"prefit"``).
     metric : {"mae", "mse"} or callable, default="mae"
         What ``"oof"`` weights minimise; a callable is ``metric(y_true, y_pred)``,
         lower is better. Also used for ``oof_scores_``.
@@ -119,7 +128,7 @@ class LateFusionRegressor(WeightedBlend, BaseFusion):
         cheap base is best refit on everything (``refit=["descriptors"]``).
         Fold model ``k`` of a committee has every ``random_state`` set to
         ``random_state + k`` (a seed ensemble as well as a data one). Anything
-        but ``True`` needs ``weights="oof"``.
+        but ``True`` needs ``weights="oof"`` (or ``"oof-or-equal"``).
     random_state : int, RandomState or None, default=None
         Seeds the internal folds (the bases keep their own ``random_state``,
         except with ``refit=False``).
@@ -142,6 +151,11 @@ class LateFusionRegressor(WeightedBlend, BaseFusion):
     oof_scores_ : dict
         ``metric`` of each base's out-of-fold predictions, and of the blend
         under ``"fusion"`` (``weights="oof"`` only), on the held-out samples.
+    weight_choice_ : {"fitted", "equal"}
+        What ``weights="oof-or-equal"`` chose (that setting only).
+    weight_choice_scores_ : dict
+        The cross-validated ``metric`` of ``"fitted"`` and ``"equal"`` weights
+        on the held-out samples, which made the choice (that setting only).
 
     Examples
     --------
@@ -158,7 +172,7 @@ class LateFusionRegressor(WeightedBlend, BaseFusion):
 
     _parameter_constraints: dict = {
         "estimators": [list],
-        "weights": ["array-like", StrOptions({"oof"}), None],
+        "weights": ["array-like", StrOptions({"oof", "oof-or-equal"}), None],
         "metric": [StrOptions({"mae", "mse"}), callable],
         "cv": [Interval(Integral, 2, None, closed="left"), "cv_object", StrOptions({"prefit"})],
         "refit": ["boolean", list, tuple],
@@ -202,6 +216,10 @@ class LateFusionRegressor(WeightedBlend, BaseFusion):
         if len(refit) < len(names) and not isinstance(self.weights, str):
             raise ValueError(f"{owner}: refit={self.refit!r} predicts with the models of the internal folds, which "
                              "only weights='oof' fits; use weights='oof' or refit=True.")
+        if prefit and self.weights == "oof-or-equal":
+            raise ValueError(f"{owner}: weights='oof-or-equal' cross-validates the choice of weights over the "
+                             "internal folds, which cv='prefit' does not have; use weights='oof' with "
+                             "cv='prefit', or give an internal cv.")
         if prefit:
             self._use_prefit(names, bases)
             if isinstance(self.weights, str):
@@ -215,15 +233,24 @@ class LateFusionRegressor(WeightedBlend, BaseFusion):
             return self
         models = None
         if isinstance(self.weights, str):
-            cv = check_internal_cv(self.cv, len(y), self.random_state, owner)
+            splits = check_splits(check_internal_cv(self.cv, len(y), self.random_state, owner), X, y, owner,
+                                  require_partition=False)
+            cv = check_cv(splits)  # drawn once: the choice of weights below needs the same folds
             fold_seeds = self._committee_seeds(cv, X, y) if len(refit) < len(names) else None
             oof, models = out_of_fold_predictions(names, bases, X, y, cv, owner, self.verbose,
                                                   require_partition=False, n_jobs=self.n_jobs,
                                                   fold_seeds=fold_seeds, return_models=True,
                                                   sample_weight=sample_weight)
             held_out = ~np.isnan(oof.reshape(len(oof), -1)).any(axis=1)
-            self.weights_ = simplex_weights(oof[held_out], y[held_out], self.metric,
-                                            None if sample_weight is None else sample_weight[held_out])
+            held_out_weight = None if sample_weight is None else sample_weight[held_out]
+            if self.weights == "oof-or-equal":
+                fold = np.full(len(y), -1)
+                for k, (_, test) in enumerate(splits):
+                    fold[test] = k
+                self.weights_, self.weight_choice_, self.weight_choice_scores_ = select_oof_or_equal(
+                    oof[held_out], y[held_out], fold[held_out], self.metric, held_out_weight)
+            else:
+                self.weights_ = simplex_weights(oof[held_out], y[held_out], self.metric, held_out_weight)
             self.oof_predictions_ = oof
             self.oof_scores_ = {name: score(self.metric, y[held_out], oof[held_out, j])
                                 for j, name in enumerate(names)}

@@ -209,7 +209,7 @@ def default_search_space(estimator) -> dict:
         children = [("estimator", estimator.estimator)]
     elif isinstance(estimator, (LateFusionRegressor, StackingFusionRegressor)):
         children = list(estimator.estimators)
-        if isinstance(estimator, LateFusionRegressor) and estimator.weights != "oof":
+        if isinstance(estimator, LateFusionRegressor) and not isinstance(estimator.weights, str):
             space["weights"] = SimplexWeights(len(estimator.estimators))
         if isinstance(estimator, StackingFusionRegressor) and estimator.final_estimator is not None:
             children.append(("final_estimator", estimator.final_estimator))
