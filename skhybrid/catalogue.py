@@ -326,7 +326,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {spec.name: spec for spec in [
     CatalogueEntry("hybrid-descriptor-state-oof-or-equal", "hybrid-descriptor-state whose blend keeps its fitted "
                    "weights only if fitting them pays when cross-validated over its two held-out slices, and "
                    "averages its parts equally otherwise (LateFusionRegressor(weights='oof-or-equal'))",
-                   _hybrid_of(_megnet_kgcnn_descriptors, weights="oof-or-equal")),
+                   _hybrid_of(_megnet_kgcnn_descriptors, weights="oof-or-equal"),
+                   classifier=_classifier(_hybrid_of(_megnet_kgcnn_descriptors, weights="oof-or-equal"))),
     CatalogueEntry("gbm-pretrained", "gbm-descriptors plus the pretrained CHGNet's restacking energy of slabs "
                    "(a crude exfoliation energy: what the potential releases when a monolayer's periodic images "
                    "are brought back together; zero for bulk cells; needs the 'pretrained' extra)",

@@ -6,11 +6,12 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.metrics import log_loss
+from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._bases import BaseFusionClassifier, check_internal_cv, out_of_fold_predictions
+from ._bases import BaseFusionClassifier, check_internal_cv, check_splits, out_of_fold_predictions
 from ._late import WeightedBlend
-from ._weights import simplex_log_loss_weights
+from ._weights import fitted_or_equal, simplex_log_loss_weights
 
 __all__ = ["LateFusionClassifier"]
 
@@ -36,14 +37,18 @@ class LateFusionClassifier(WeightedBlend, BaseFusionClassifier):
     it is convex in the weights, so the optimum is found exactly. Unlike
     scikit-learn's ``VotingClassifier(voting="soft")``, which takes weights as
     given, the weights are learned on data the bases did not see.
+    ``weights="oof-or-equal"`` keeps those weights only if fitting them pays
+    when cross-validated over the internal folds, and averages the bases
+    otherwise, as in :class:`LateFusionRegressor` (with the log loss).
 
     Parameters
     ----------
     estimators : list of (str, estimator or "drop")
         The bases; each must have ``predict_proba``.
-    weights : array-like of shape (n_estimators,), "oof" or None, default=None
+    weights : array-like of shape (n_estimators,), "oof", "oof-or-equal" or None, default=None
         ``None`` averages with equal weights; fixed weights have one entry per
-        estimator, dropped ones included.
+        estimator, dropped ones included. ``"oof-or-equal"`` needs an internal
+        ``cv`` of at least two folds (not ``"prefit"``).
     cv : int, cross-validation splitter or "prefit", default=5
         Internal cross-validation for ``weights="oof"``; an int is a shuffled
         ``StratifiedKFold`` seeded by ``random_state``. ``"prefit"``: the bases
@@ -68,6 +73,9 @@ class LateFusionClassifier(WeightedBlend, BaseFusionClassifier):
         Out-of-fold probabilities (``weights="oof"`` only); NaN where a sample was in no test fold.
     oof_scores_ : dict
         Log loss of each base's out-of-fold probabilities and of the blend (``"fusion"``).
+    weight_choice_, weight_choice_scores_
+        What ``weights="oof-or-equal"`` chose and the cross-validated log losses
+        that chose it (that setting only).
 
     Examples
     --------
@@ -83,7 +91,7 @@ class LateFusionClassifier(WeightedBlend, BaseFusionClassifier):
 
     _parameter_constraints: dict = {
         "estimators": [list],
-        "weights": ["array-like", StrOptions({"oof"}), None],
+        "weights": ["array-like", StrOptions({"oof", "oof-or-equal"}), None],
         "cv": [Interval(Integral, 2, None, closed="left"), "cv_object", StrOptions({"prefit"})],
         "refit": ["boolean", list, tuple],
         "random_state": ["random_state"],
@@ -127,6 +135,10 @@ class LateFusionClassifier(WeightedBlend, BaseFusionClassifier):
         if missing:
             raise ValueError(f"{owner}: estimator(s) {missing} have no predict_proba; soft voting needs "
                              "probabilities (use classifiers, e.g. LGBMClassifier or CGCNNClassifier).")
+        if prefit and self.weights == "oof-or-equal":
+            raise ValueError(f"{owner}: weights='oof-or-equal' cross-validates the choice of weights over the "
+                             "internal folds, which cv='prefit' does not have; use weights='oof' with "
+                             "cv='prefit', or give an internal cv.")
         if prefit:
             self._use_prefit(names, bases)
             if isinstance(self.weights, str):
@@ -136,21 +148,35 @@ class LateFusionClassifier(WeightedBlend, BaseFusionClassifier):
             return self
         models = None
         if isinstance(self.weights, str):
-            cv = check_internal_cv(self.cv, len(y), self.random_state, owner, y=y)
+            splits = check_splits(check_internal_cv(self.cv, len(y), self.random_state, owner, y=y), X, y, owner,
+                                  require_partition=False)
+            cv = check_cv(splits)  # drawn once: "oof-or-equal" needs the same folds
             fold_seeds = self._committee_seeds(cv, X, y) if len(refit) < len(names) else None
             oof, models = out_of_fold_predictions(names, bases, X, y, cv, owner, self.verbose,
                                                   require_partition=False, n_jobs=self.n_jobs,
                                                   fold_seeds=fold_seeds, return_models=True,
                                                   sample_weight=sample_weight, classes=self.classes_)
-            self._choose_weights(names, oof, y_index, sample_weight)
+            fold = np.full(len(y), -1)
+            for k, (_, test) in enumerate(splits):
+                fold[test] = k
+            self._choose_weights(names, oof, y_index, sample_weight, fold)
         else:
             self.weights_ = self._check_weights()
         return self._refit(names, bases, X, y, refit, models, sample_weight)
 
-    def _choose_weights(self, names, proba, y_index, sample_weight):
+    def _choose_weights(self, names, proba, y_index, sample_weight, fold=None):
         held_out = ~np.isnan(proba.reshape(len(proba), -1)).any(axis=1)
         weights = None if sample_weight is None else sample_weight[held_out]
-        self.weights_ = simplex_log_loss_weights(proba[held_out], y_index[held_out], weights)
+        if self.weights == "oof-or-equal":
+            P, t = proba[held_out], y_index[held_out]
+
+            def fit(rows):
+                return simplex_log_loss_weights(P[rows], t[rows], None if weights is None else weights[rows])
+
+            self.weights_, self.weight_choice_, self.weight_choice_scores_ = fitted_or_equal(
+                P, fold[held_out], fit, lambda blended: _log_loss(t, blended, weights))
+        else:
+            self.weights_ = simplex_log_loss_weights(proba[held_out], y_index[held_out], weights)
         self.oof_predictions_ = proba
         self.oof_scores_ = {name: _log_loss(y_index[held_out], proba[held_out, j], weights)
                             for j, name in enumerate(names)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize, sparse
 
-__all__ = ["blend", "select_oof_or_equal", "simplex_log_loss_weights", "simplex_weights"]
+__all__ = ["blend", "fitted_or_equal", "select_oof_or_equal", "simplex_log_loss_weights", "simplex_weights"]
 
 
 def blend(predictions: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -121,6 +121,22 @@ def select_oof_or_equal(predictions: np.ndarray, y: np.ndarray, groups: np.ndarr
     """
     predictions = np.asarray(predictions, dtype=float)
     y = np.asarray(y, dtype=float)
+    sample_weight = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+
+    def fit(rows):
+        return simplex_weights(predictions[rows], y[rows], metric, None if sample_weight is None else
+                               sample_weight[rows])
+
+    return fitted_or_equal(predictions, groups, fit, lambda blended: _metric_value(metric, y, blended, sample_weight))
+
+
+def fitted_or_equal(predictions: np.ndarray, groups, fit, loss):
+    """The choice of :func:`select_oof_or_equal`, for any way of fitting weights and scoring a blend.
+
+    ``fit(rows)`` returns weights fitted on the samples of the boolean mask ``rows``; ``loss(blended)``
+    scores a blend of every sample (``blend(predictions, weights)`` row by row), lower is better.
+    Returns ``(weights, choice, scores)`` as :func:`select_oof_or_equal` does.
+    """
     groups = np.asarray(groups)
     labels = np.unique(groups)
     if len(labels) < 2:
@@ -131,13 +147,10 @@ def select_oof_or_equal(predictions: np.ndarray, y: np.ndarray, groups: np.ndarr
     crossed = np.empty(predictions.shape[:1] + predictions.shape[2:])
     for label in labels:
         inside = groups == label
-        weights = simplex_weights(predictions[~inside], y[~inside], metric,
-                                  None if sample_weight is None else np.asarray(sample_weight)[~inside])
-        crossed[inside] = blend(predictions[inside], weights)
-    scores = {"fitted": _metric_value(metric, y, crossed, sample_weight),
-              "equal": _metric_value(metric, y, blend(predictions, equal), sample_weight)}
+        crossed[inside] = blend(predictions[inside], fit(~inside))
+    scores = {"fitted": float(loss(crossed)), "equal": float(loss(blend(predictions, equal)))}
     if scores["fitted"] < scores["equal"]:
-        return simplex_weights(predictions, y, metric, sample_weight), "fitted", scores
+        return fit(np.ones(len(groups), dtype=bool)), "fitted", scores
     return equal, "equal", scores
 
 

@@ -120,3 +120,31 @@ def test_the_benchmark_report_says_which_weights_were_chosen(tmp_path):
     row = next(line for line in lines if line.startswith("| hybrid | 0 |"))
     assert row == ("| hybrid | 0 | a 0.50, b 0.50 | a 1.3, b 1.2; equal weights chosen (cross-validated: fitted "
                    "1.25, equal 1.15) |")
+
+
+def test_late_fusion_classifier_chooses_with_the_log_loss():
+    from sklearn.dummy import DummyClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    from skhybrid.fusion import LateFusionClassifier
+    from skhybrid.fusion._late_classifier import _log_loss
+    from skhybrid.fusion._weights import simplex_log_loss_weights
+
+    X, target = _data(n=120, seed=4)
+    y = (target > 0).astype(int)
+    bases = [("logistic", LogisticRegression()), ("prior", DummyClassifier())]
+    model = LateFusionClassifier(bases, weights="oof-or-equal", cv=3, random_state=0).fit(X, y)
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+    crossed = np.empty((len(y), 2))
+    for _, test in folds:
+        rows = np.setdiff1d(np.arange(len(y)), test)
+        weights = simplex_log_loss_weights(model.oof_predictions_[rows], y[rows])
+        crossed[test] = np.einsum("nmc,m->nc", model.oof_predictions_[test], weights)
+    assert model.weight_choice_scores_["fitted"] == pytest.approx(_log_loss(y, crossed))
+    assert model.weight_choice_scores_["equal"] == pytest.approx(_log_loss(y, model.oof_predictions_.mean(axis=1)))
+    # the prior carries nothing: fitting the weights pays, and they go to the logistic model
+    assert model.weight_choice_ == "fitted" and model.weights_[0] > 0.9
+    np.testing.assert_allclose(model.weights_, simplex_log_loss_weights(model.oof_predictions_, y))
+    with pytest.raises(ValueError, match="cv='prefit' does not have"):
+        LateFusionClassifier([(n, b.fit(X, y)) for n, b in bases], weights="oof-or-equal", cv="prefit").fit(X, y)
