@@ -35,6 +35,7 @@ def main():
 
     from skhybrid.catalogue import build
     from skhybrid.datasets import load_matbench
+    from skhybrid.fusion._bases import held_out_fold_index
     from skhybrid.fusion._weights import blend, select_oof_or_equal
 
     torch.set_num_threads(1)
@@ -52,9 +53,7 @@ def main():
             X_train = [data.structures[i] for i in train]
             X_test = [data.structures[i] for i in test]
             model = build(args.model, seed=0).fit(X_train, y_all[train])
-            fold_of = np.full(len(train), -1)
-            for k, (_, held) in enumerate(model.cv.split(np.zeros((len(train), 1)))):
-                fold_of[held] = k
+            fold_of = held_out_fold_index(list(model.cv.split(np.zeros((len(train), 1)))), len(train))
             held = fold_of >= 0
             weights, choice, scores = select_oof_or_equal(model.oof_predictions_[held], y_all[train][held],
                                                           fold_of[held], model.metric)

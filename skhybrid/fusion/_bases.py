@@ -172,6 +172,14 @@ def check_splits(cv, X, y, owner: str, *, require_partition: bool) -> list:
     return splits
 
 
+def held_out_fold_index(splits, n_samples: int) -> np.ndarray:
+    """The internal test fold of each sample (``-1`` for a sample in none)."""
+    fold = np.full(n_samples, -1)
+    for k, (_, test) in enumerate(splits):
+        fold[test] = k
+    return fold
+
+
 def aligned_proba(model, X, classes) -> np.ndarray:
     """``model.predict_proba(X)`` with one column per entry of ``classes`` (0 for a class it never saw)."""
     proba = np.asarray(model.predict_proba(X), dtype=float)

@@ -15,6 +15,7 @@ from ._bases import (
     check_internal_cv,
     check_splits,
     out_of_fold_predictions,
+    held_out_fold_index,
     score,
 )
 from ._weights import blend, select_oof_or_equal, simplex_weights
@@ -244,9 +245,7 @@ class LateFusionRegressor(WeightedBlend, BaseFusion):
             held_out = ~np.isnan(oof.reshape(len(oof), -1)).any(axis=1)
             held_out_weight = None if sample_weight is None else sample_weight[held_out]
             if self.weights == "oof-or-equal":
-                fold = np.full(len(y), -1)
-                for k, (_, test) in enumerate(splits):
-                    fold[test] = k
+                fold = held_out_fold_index(splits, len(y))
                 self.weights_, self.weight_choice_, self.weight_choice_scores_ = select_oof_or_equal(
                     oof[held_out], y[held_out], fold[held_out], self.metric, held_out_weight)
             else:

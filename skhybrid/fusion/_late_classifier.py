@@ -9,7 +9,13 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._bases import BaseFusionClassifier, check_internal_cv, check_splits, out_of_fold_predictions
+from ._bases import (
+    BaseFusionClassifier,
+    check_internal_cv,
+    check_splits,
+    out_of_fold_predictions,
+    held_out_fold_index,
+)
 from ._late import WeightedBlend
 from ._weights import fitted_or_equal, simplex_log_loss_weights
 
@@ -156,9 +162,7 @@ class LateFusionClassifier(WeightedBlend, BaseFusionClassifier):
                                                   require_partition=False, n_jobs=self.n_jobs,
                                                   fold_seeds=fold_seeds, return_models=True,
                                                   sample_weight=sample_weight, classes=self.classes_)
-            fold = np.full(len(y), -1)
-            for k, (_, test) in enumerate(splits):
-                fold[test] = k
+            fold = held_out_fold_index(splits, len(y))
             self._choose_weights(names, oof, y_index, sample_weight, fold)
         else:
             self.weights_ = self._check_weights()
