@@ -41,6 +41,12 @@ class WeightedBlend:
                              f"(over the estimators not dropped), got {weights.tolist()}.")
         return weights / weights.sum()
 
+    def _check_prefit_choice(self, prefit: bool):
+        if prefit and self.weights == "oof-or-equal":
+            raise ValueError(f"{type(self).__name__}: weights='oof-or-equal' cross-validates the choice of weights "
+                             "over the internal folds, which cv='prefit' does not have; use weights='oof' with "
+                             "cv='prefit', or give an internal cv.")
+
     def _refit_names(self, names) -> set:
         if isinstance(self.refit, bool):
             return set(names) if self.refit else set()
@@ -217,10 +223,7 @@ class LateFusionRegressor(WeightedBlend, BaseFusion):
         if len(refit) < len(names) and not isinstance(self.weights, str):
             raise ValueError(f"{owner}: refit={self.refit!r} predicts with the models of the internal folds, which "
                              "only weights='oof' fits; use weights='oof' or refit=True.")
-        if prefit and self.weights == "oof-or-equal":
-            raise ValueError(f"{owner}: weights='oof-or-equal' cross-validates the choice of weights over the "
-                             "internal folds, which cv='prefit' does not have; use weights='oof' with "
-                             "cv='prefit', or give an internal cv.")
+        self._check_prefit_choice(prefit)
         if prefit:
             self._use_prefit(names, bases)
             if isinstance(self.weights, str):

@@ -141,10 +141,7 @@ class LateFusionClassifier(WeightedBlend, BaseFusionClassifier):
         if missing:
             raise ValueError(f"{owner}: estimator(s) {missing} have no predict_proba; soft voting needs "
                              "probabilities (use classifiers, e.g. LGBMClassifier or CGCNNClassifier).")
-        if prefit and self.weights == "oof-or-equal":
-            raise ValueError(f"{owner}: weights='oof-or-equal' cross-validates the choice of weights over the "
-                             "internal folds, which cv='prefit' does not have; use weights='oof' with "
-                             "cv='prefit', or give an internal cv.")
+        self._check_prefit_choice(prefit)
         if prefit:
             self._use_prefit(names, bases)
             if isinstance(self.weights, str):
