@@ -65,7 +65,15 @@ def test_columns_equal_the_direct_prediction(features, direct):
 def test_rotation_leaves_the_invariants_unchanged(features):
     rotated = RotationTransformation([1, 2, 3], 37).apply_transformation(STRUCTURES[2])
     again = CHGNetFeaturizer().fit_transform([rotated])[0]
-    np.testing.assert_allclose(again[:7], features[2, :7], rtol=1e-3, atol=1e-4)
+    before = features[2, :7]
+    scalars = [0, 1, 2, 5, 6]  # energy, force norms, magnetic moments
+    np.testing.assert_allclose(again[scalars], before[scalars], rtol=1e-3, atol=1e-4)
+    # The stress comes from float32 derivatives, so each component carries an error of ~1e-4 of the
+    # stress's size (3.7 GPa here) that moves with the rotation and the CPU's vector width; the von
+    # Mises stress (0.04 GPa) is a small difference of those components and inherits that error whole
+    # (0.4% of it was seen on one CI machine). Its tolerance is therefore set on the stress's scale.
+    scale = np.abs(before[3]) + before[4]
+    np.testing.assert_allclose(again[[3, 4]], before[[3, 4]], rtol=0, atol=1e-3 * scale)
 
 
 def test_batches_and_repeats_give_the_same_rows(features):
