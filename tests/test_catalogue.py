@@ -48,3 +48,13 @@ def test_schnet_the_example_of_a_new_network_trains_from_the_catalogue():
     prediction = model.predict(structures)
     assert prediction.shape == (24,) and np.isfinite(prediction).all()
     np.testing.assert_array_equal(prediction, again.predict(structures))  # same seed, same predictions
+
+
+def test_the_pretrained_state_hybrid_gives_both_parts_the_same_features():
+    # hybrid-pretrained-state's design: the network's starting state is exactly the trees' feature vector
+    hybrid = dict(build("hybrid-pretrained-state", seed=0, quick=True).estimators)
+    trees_features = hybrid["descriptors"].named_steps["features"]
+    network_state = hybrid["graph"].named_steps["graph"].global_features
+    assert repr(network_state) == repr(trees_features)
+    assert [name for name, _ in network_state.transformer_list] == ["magpie", "structure", "chgnet"]
+    assert network_state.transformer_list[2][1].parts == ("restack",)
