@@ -171,24 +171,25 @@ def _megnet_60_multitask(seed, quick, classify=False):
     return AuxiliaryTargetRegressor(_megnet_60(seed, quick))
 
 
-def _megnet_kgcnn_descriptors(seed, quick, classify=False):
+def _megnet_kgcnn_descriptors(seed, quick, classify=False, features=None):
     """megnet-kgcnn whose global state starts from the descriptor vector of gbm-descriptors (early fusion).
 
     The state enters every bond, atom and state update and the read-out, so the network sees the vacuum,
     reduced-mass and composition statistics that the element embedding alone cannot; everything else is
-    the kgcnn recipe unchanged.
+    the kgcnn recipe unchanged. ``features`` builds another state (default: ``descriptor_features``).
     """
-    return _megnet_kgcnn(seed, quick, classify, graph=dict(KGCNN_MEGNET_GRAPH, global_features=descriptor_features()))
+    state = (features or descriptor_features)()
+    return _megnet_kgcnn(seed, quick, classify, graph=dict(KGCNN_MEGNET_GRAPH, global_features=state))
 
 
 def _megnet_kgcnn_pretrained(seed, quick, classify=False):
-    """megnet-kgcnn-descriptors whose state also carries the pretrained CHGNet's restacking energy.
+    """megnet-kgcnn-descriptors whose state is gbm-pretrained's features: the restacking energy too.
 
     The descriptor state took the recipe's MEGNet from 54 to 36 meV/atom on jdft2d, and the restacking
     columns took the boosted trees from 33.7 to 30.3; this member has both, so that the hybrid's two
     parts see the same information through different models.
     """
-    return _megnet_kgcnn(seed, quick, classify, graph=dict(KGCNN_MEGNET_GRAPH, global_features=pretrained_features()))
+    return _megnet_kgcnn_descriptors(seed, quick, classify, features=pretrained_features)
 
 
 def _megnet_kgcnn_seeds(seed, quick):
