@@ -208,6 +208,12 @@ class GraphEstimator(BaseEstimator):
         settings = {} if self.accelerate is True else dict(self.accelerate)
         if self.device == "cpu":
             settings.setdefault("cpu", True)
+        if "dataloader_config" not in settings and "split_batches" not in settings:
+            # each process takes its share of every batch, so batch_size (and with it a recipe's schedule)
+            # means one optimiser step on the same number of samples however many processes train
+            from accelerate import DataLoaderConfiguration
+
+            settings["dataloader_config"] = DataLoaderConfiguration(split_batches=True)
         return Accelerator(**settings)
 
     def _forward(self, X, method: str = "forward"):
@@ -437,11 +443,14 @@ class GraphRegressor(RegressorMixin, GraphEstimator):
         Train through Hugging Face Accelerate (skorch's ``AccelerateMixin``):
         ``True``, or a dict of ``accelerate.Accelerator`` arguments (e.g.
         ``{"mixed_precision": "bf16"}``). Started with ``accelerate launch
-        script.py`` on several GPUs, each process trains on its shard of every
-        batch (distributed data parallel); in one process it is plain
-        training on Accelerate's device. The fitted estimator holds a plain
-        network on the trained weights (it saves, loads and predicts as
-        usual). Needs ``pip install "skhybrid[accelerate]"``.
+        script.py`` (or ``torchrun``) on several devices, each process trains
+        on its share of every batch (distributed data parallel), so
+        ``batch_size`` stays the batch of one optimiser step and must be a
+        multiple of the number of processes (a ``dataloader_config`` of your
+        own replaces this); in one process it is plain training on
+        Accelerate's device. The fitted estimator holds a plain network on
+        the trained weights (it saves, loads and predicts as usual). Needs
+        ``pip install "skhybrid[accelerate]"``.
     random_state : int, RandomState or None, default=None
         Seeds weights, shuffling, dropout and the validation split; an int
         gives identical predictions on a rerun on the same machine with one
@@ -556,6 +565,26 @@ def _accelerated_net_class():
     if _AcceleratedNet is None:
         class AcceleratedNet(AccelerateMixin, NeuralNet):
             """NeuralNet trained through an ``accelerate.Accelerator``."""
+
+            def _initialize_accelerator(self):
+                # Accelerate wraps every module it prepares in DistributedDataParallel when several CPU
+                # processes train, and DDP refuses a module without trainable parameters, as our losses
+                # are; such a loss only needs the device, so it is hidden from skorch's prepare loop
+                if self._wrapped_with_accelerator:
+                    return self
+                frozen = {}
+                for name in self._criteria:
+                    criterion = getattr(self, name + "_")
+                    if isinstance(criterion, torch.nn.Module) and not any(
+                            p.requires_grad for p in criterion.parameters()):
+                        frozen[name] = criterion.to(self.accelerator.device)
+                        setattr(self, name + "_", None)
+                try:
+                    super()._initialize_accelerator()
+                finally:
+                    for name, criterion in frozen.items():
+                        setattr(self, name + "_", criterion)
+                return self
 
         _AcceleratedNet = AcceleratedNet
     return _AcceleratedNet
