@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, LRScheduler
-from skorch.dataset import ValidSplit
+from skorch.dataset import ValidSplit, unpack_data
 from torch_geometric.loader import DataLoader
 
 from .._config import get_config
@@ -192,7 +192,8 @@ class GraphEstimator(BaseEstimator):
             # Accelerate trains; the fitted estimator is a plain one on the trained weights, which pickles,
             # saves and predicts on any device like any other
             history = net.history
-            self._restore_network(net.module_.state_dict(), net.criterion_.state_dict())
+            unwrap = accelerator.unwrap_model
+            self._restore_network(unwrap(net.module_).state_dict(), unwrap(net.criterion_).state_dict())
             self.net_.history = history
         return self
 
@@ -347,7 +348,9 @@ class GraphEstimator(BaseEstimator):
         if accelerator is None:
             return NeuralNet(**net_kwargs)
         # the accelerator places module, optimizer and batches (and shards them over processes)
-        net_kwargs.update(accelerator=accelerator, device=None,
+        # the network stays wrapped to the end of training, so that early stopping's best weights (saved from
+        # the wrapped network) load back into it; fit unwraps them
+        net_kwargs.update(accelerator=accelerator, device=None, unwrap_after_train=False,
                           callbacks__print_log__sink="auto" if self.verbose else _silent)
         return _accelerated_net_class()(**net_kwargs)
 
@@ -585,6 +588,25 @@ def _accelerated_net_class():
                     for name, criterion in frozen.items():
                         setattr(self, name + "_", criterion)
                 return self
+
+            def train_step_single(self, batch, **fit_params):
+                # the gradients are averaged by DDP; the loss recorded (which the plateau schedule reads when
+                # nothing is held out) is averaged too, so that every process's history is the same
+                step = super().train_step_single(batch, **fit_params)
+                step["loss"] = self.accelerator.reduce(step["loss"].detach(), reduction="mean")
+                return step
+
+            def validation_step(self, batch, **fit_params):
+                # each process holds its share of the validation batch: the loss is computed on the whole
+                # batch, gathered, so that every process sees the same validation loss and early stopping
+                # and the plateau schedule decide alike (else the processes part and wait on each other)
+                self._set_training(False)
+                Xi, yi = unpack_data(batch)
+                with torch.no_grad():
+                    y_pred = self.infer(Xi, **fit_params)
+                    y_pred, yi = self.accelerator.gather_for_metrics((y_pred, yi))
+                    loss = self.get_loss(y_pred, yi, X=Xi, training=False)
+                return {"loss": loss, "y_pred": y_pred}
 
         _AcceleratedNet = AcceleratedNet
     return _AcceleratedNet

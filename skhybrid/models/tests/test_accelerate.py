@@ -61,15 +61,24 @@ def test_missing_accelerate_says_how_to_install(graphs, monkeypatch):
         _net(CGCNNRegressor, accelerate=True).fit(X, y)
 
 
-def distributed_case(accelerate):
-    """A MEGNet fitted on 24 crystals in full batches (no batch norm, so two halves of a batch give the
-    same gradient as the whole one), with the linear schedule the kgcnn recipe uses."""
+#: Two cases whose batches are all whole (so two processes' halves give exactly one process's gradients):
+#: fixed epochs on the linear schedule the kgcnn recipe uses, and the default early stopping on a
+#: validation split (every process must see the same validation loss, stop together and restore the same
+#: best weights).
+DISTRIBUTED_CASES = {
+    "schedule": dict(n=24, max_epochs=6, batch_size=24, validation_fraction=0.0, lr_schedule="linear"),
+    "early-stopping": dict(n=64, max_epochs=60, batch_size=8, validation_fraction=0.25, patience=3),
+}
+
+
+def distributed_case(name, accelerate):
+    """A small MEGNet (no batch norm, so halves of a batch add up to the whole one) and its data."""
     from skhybrid.models import MEGNetRegressor
 
-    structures, y = synthetic_crystals(24, seed=0)
+    settings = dict(DISTRIBUTED_CASES[name])
+    structures, y = synthetic_crystals(settings.pop("n"), seed=0)
     X = StructureGraphizer(max_neighbors=8).fit_transform(structures)
-    model = MEGNetRegressor(max_epochs=6, batch_size=24, validation_fraction=0.0, lr=5e-3, lr_schedule="linear",
-                            loss="mae", device="cpu", accelerate=accelerate, random_state=0,
+    model = MEGNetRegressor(**settings, lr=5e-3, loss="mae", device="cpu", accelerate=accelerate, random_state=0,
                             module__hidden_channels=8, module__dense_channels=16, module__block_channels=(16, 8, 8),
                             module__readout_channels=4, module__head_channels=(8,))
     return model, X, y
@@ -77,22 +86,39 @@ def distributed_case(accelerate):
 
 def test_two_cpu_processes_train_the_model_one_process_trains(tmp_path):
     """torchrun starts two ranks (gloo); each takes half of every batch and they end with the same weights,
-    whose predictions equal one process's full-batch training up to the order of the float sums."""
+    whose predictions equal one process's training on whole batches up to the order of the float sums."""
     import os
+    import signal
     import subprocess
     import sys
 
     script = os.path.join(os.path.dirname(__file__), "_distributed_fit.py")
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                           script, str(tmp_path)], env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    ranks = [np.load(tmp_path / f"predictions-{rank}.npy") for rank in (0, 1)]
-    np.testing.assert_array_equal(ranks[0], ranks[1])
-    for rank in (0, 1):
-        assert json.loads((tmp_path / f"batches-{rank}.json").read_text()) == [12] * 6
+    # a session of its own, so that a hang (processes that part ways wait on each other for ever) is killed
+    # whole, the ranks with their launcher
+    launcher = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
+                                 "2", script, str(tmp_path), *DISTRIBUTED_CASES], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _, stderr = launcher.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(launcher.pid, signal.SIGKILL)
+        launcher.communicate()
+        pytest.fail("the two processes did not finish within 300 s (a rank waiting on the other?)")
+    assert launcher.returncode == 0, stderr[-3000:]
+    for name, settings in DISTRIBUTED_CASES.items():
+        ranks = [np.load(tmp_path / f"{name}-predictions-{rank}.npy") for rank in (0, 1)]
+        histories = [json.loads((tmp_path / f"{name}-history-{rank}.json").read_text()) for rank in (0, 1)]
+        np.testing.assert_array_equal(ranks[0], ranks[1])
+        assert histories[0] == histories[1]  # the same batches' sizes, losses and stopping epoch
+        assert all(size == settings["batch_size"] // 2 for size in histories[0]["train_batch_sizes"])
 
-    model, X, y = distributed_case(accelerate=None)
-    one_process = model.fit(X, y).predict(X)
-    assert np.abs(one_process - model.set_params(max_epochs=1).fit(X, y).predict(X)).max() > 1e-2  # it trained
-    np.testing.assert_allclose(ranks[0], one_process, rtol=1e-6, atol=1e-6 * np.abs(one_process).max())
+        model, X, y = distributed_case(name, accelerate=None)
+        one_process = model.fit(X, y).predict(X)
+        np.testing.assert_allclose(ranks[0], one_process, rtol=1e-6, atol=1e-6 * np.abs(one_process).max())
+        if settings["validation_fraction"]:
+            assert 1 < histories[0]["best_epoch"] == model.best_epoch_ < len(histories[0]["valid_loss"]) \
+                == len(model.net_.history) < settings["max_epochs"]  # stopped early, together, at one's epoch
+            np.testing.assert_allclose(histories[0]["valid_loss"], model.net_.history[:, "valid_loss"], rtol=1e-5)
+        else:
+            assert np.abs(one_process - model.set_params(max_epochs=1).fit(X, y).predict(X)).max() > 1e-2
