@@ -317,7 +317,8 @@ class GraphEstimator(BaseEstimator):
         if validate:
             callbacks.append(("early_stopping", EarlyStopping(
                 monitor=monitor, patience=self.patience, load_best=True)))
-        if get_config()["show_progress"] and not self.verbose:
+        main_process = accelerator is None or accelerator.is_main_process  # one bar, not one per process
+        if get_config()["show_progress"] and not self.verbose and main_process:
             callbacks.append(("epoch_progress", EpochProgressBar(f"{type(self).__name__} epochs")))
         callbacks.extend(self.callbacks or [])
         generator = torch.Generator().manual_seed(seed)
