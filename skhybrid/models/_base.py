@@ -209,13 +209,22 @@ class GraphEstimator(BaseEstimator):
         settings = {} if self.accelerate is True else dict(self.accelerate)
         if self.device == "cpu":
             settings.setdefault("cpu", True)
-        if "dataloader_config" not in settings and "split_batches" not in settings:
+        split = "dataloader_config" not in settings and "split_batches" not in settings
+        if split:
             # each process takes its share of every batch, so batch_size (and with it a recipe's schedule)
             # means one optimiser step on the same number of samples however many processes train
             from accelerate import DataLoaderConfiguration
 
             settings["dataloader_config"] = DataLoaderConfiguration(split_batches=True)
-        return Accelerator(**settings)
+        accelerator = Accelerator(**settings)
+        processes = accelerator.num_processes
+        if split and self.batch_size % processes:
+            raise ValueError(f"{type(self).__name__}: batch_size={self.batch_size} is shared between {processes} "
+                             f"processes, so it must be a multiple of {processes} (e.g. "
+                             f"{processes * -(-self.batch_size // processes)}); or pass "
+                             "accelerate={'dataloader_config': accelerate.DataLoaderConfiguration()} to give each "
+                             "process a whole batch.")
+        return accelerator
 
     def _forward(self, X, method: str = "forward"):
         """Run ``module_.<method>`` over ``X`` in batches of ``batch_size``, in eval mode.

@@ -47,6 +47,15 @@ def test_accelerator_settings_and_a_classifier(graphs):
     assert model.predict_proba(X).shape == (24, 2)
 
 
+def test_a_batch_that_the_processes_cannot_share_says_what_to_do(graphs, monkeypatch):
+    from accelerate import Accelerator
+
+    X, y = graphs
+    monkeypatch.setattr(Accelerator, "num_processes", property(lambda self: 4))
+    with pytest.raises(ValueError, match=r"CGCNNRegressor: batch_size=30 is shared between 4 processes.*e\.g\. 32"):
+        _net(CGCNNRegressor, accelerate=True, batch_size=30).fit(X, y)
+
+
 def test_missing_accelerate_says_how_to_install(graphs, monkeypatch):
     X, y = graphs
     real_import = builtins.__import__
