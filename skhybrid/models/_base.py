@@ -192,8 +192,15 @@ class GraphEstimator(BaseEstimator):
             # Accelerate trains; the fitted estimator is a plain one on the trained weights, which pickles,
             # saves and predicts on any device like any other
             history = net.history
-            unwrap = accelerator.unwrap_model
-            self._restore_network(unwrap(net.module_).state_dict(), unwrap(net.criterion_).state_dict())
+            module = accelerator.unwrap_model(net.module_)
+            if accelerator.num_processes > 1:
+                # the parameters agree; batch norm's running statistics are each process's own since the
+                # last step: every process takes the main process's, so that all predict alike
+                from accelerate.utils import broadcast
+
+                for buffer in module.buffers():
+                    buffer.copy_(broadcast(buffer.clone(), from_process=0))
+            self._restore_network(module.state_dict(), accelerator.unwrap_model(net.criterion_).state_dict())
             self.net_.history = history
         return self
 
@@ -585,6 +592,12 @@ def _accelerated_net_class():
                 # are; such a loss only needs the device, so it is hidden from skorch's prepare loop
                 if self._wrapped_with_accelerator:
                     return self
+                if self.accelerator.ddp_handler is None and any(
+                        getattr(part, "unused_parameters", False) for part in self.module_.modules()):
+                    # a network (or one inside a fusion network) whose output leaves some parameters out
+                    from accelerate import DistributedDataParallelKwargs
+
+                    self.accelerator.ddp_handler = DistributedDataParallelKwargs(find_unused_parameters=True)
                 frozen = {}
                 for name in self._criteria:
                     criterion = getattr(self, name + "_")

@@ -123,6 +123,9 @@ class ALIGNN(GraphNetwork):
     required_fields = ("lg_edge_index", "lg_attr")
     search_space = {"hidden_channels": ("categorical", [64, 128, 256]), "num_alignn_layers": ("int", 1, 4),
                     "num_gcn_layers": ("int", 1, 4)}
+    # the last ALIGNN layer's angle update and the last GCN layer's bond update feed nothing (as in the
+    # paper's network), so their batch norms get no gradient
+    unused_parameters = True
 
     def __init__(self, n_node_features: int, n_edge_features: int, n_targets: int = 1, *,
                  n_angle_features: int = 0, n_global_features: int = 0, hidden_channels: int = 256,

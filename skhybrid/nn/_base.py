@@ -45,7 +45,10 @@ class GraphNetwork(nn.Module):
     A subclass builds its layers in ``__init__``, implements ``encode`` and sets
     ``self.head`` (``None`` when ``n_targets == 0``) and ``self.out_channels``;
     ``forward`` and ``reset_parameters`` come from here. That is all
-    ``GraphRegressor(module=MyNetwork)`` needs.
+    ``GraphRegressor(module=MyNetwork)`` needs. A network with parameters
+    that take no part in its output sets ``unused_parameters = True``, so that
+    data-parallel training (``accelerate=``) looks for them at each step
+    instead of waiting for their gradients.
 
     Parameters
     ----------
@@ -79,6 +82,7 @@ class GraphNetwork(nn.Module):
     input_fields: tuple = ("x", "z", "edge_index", "edge_attr")
     required_fields: tuple = ()
     search_space: dict = {}
+    unused_parameters: bool = False
 
     def encode(self, data) -> Tensor:
         """The pooled crystal vector of a batch, shape ``(n_graphs, out_channels)``.

@@ -70,24 +70,31 @@ def test_missing_accelerate_says_how_to_install(graphs, monkeypatch):
         _net(CGCNNRegressor, accelerate=True).fit(X, y)
 
 
-#: Two cases whose batches are all whole (so two processes' halves give exactly one process's gradients):
-#: fixed epochs on the linear schedule the kgcnn recipe uses, and the default early stopping on a
-#: validation split (every process must see the same validation loss, stop together and restore the same
-#: best weights).
+#: MEGNet cases whose batches are all whole (MEGNet has no batch norm, so two processes' halves give
+#: exactly one process's gradients): fixed epochs on the linear schedule the kgcnn recipe uses, and the
+#: default early stopping on a validation split (every process must see the same validation loss, stop
+#: together and restore the same best weights). ALIGNN has parameters that its output leaves out (and batch
+#: norm, so halves are not the whole): its ranks must agree with each other.
 DISTRIBUTED_CASES = {
     "schedule": dict(n=24, max_epochs=6, batch_size=24, validation_fraction=0.0, lr_schedule="linear"),
     "early-stopping": dict(n=64, max_epochs=60, batch_size=8, validation_fraction=0.25, patience=3),
+    "alignn": dict(n=16, max_epochs=2, batch_size=8, validation_fraction=0.0),
 }
 
 
 def distributed_case(name, accelerate):
-    """A small MEGNet (no batch norm, so halves of a batch add up to the whole one) and its data."""
-    from skhybrid.models import MEGNetRegressor
+    """A small network and its data."""
+    from skhybrid.models import ALIGNNRegressor, MEGNetRegressor
 
     settings = dict(DISTRIBUTED_CASES[name])
     structures, y = synthetic_crystals(settings.pop("n"), seed=0)
+    common = dict(lr=5e-3, loss="mae", device="cpu", accelerate=accelerate, random_state=0)
+    if name == "alignn":
+        X = StructureGraphizer(max_neighbors=8, line_graph=True).fit_transform(structures)
+        return ALIGNNRegressor(**settings, **common, module__hidden_channels=8, module__embedding_channels=8,
+                               module__num_alignn_layers=1, module__num_gcn_layers=1), X, y
     X = StructureGraphizer(max_neighbors=8).fit_transform(structures)
-    model = MEGNetRegressor(**settings, lr=5e-3, loss="mae", device="cpu", accelerate=accelerate, random_state=0,
+    model = MEGNetRegressor(**settings, **common,
                             module__hidden_channels=8, module__dense_channels=16, module__block_channels=(16, 8, 8),
                             module__readout_channels=4, module__head_channels=(8,))
     return model, X, y
@@ -122,6 +129,9 @@ def test_two_cpu_processes_train_the_model_one_process_trains(tmp_path):
         assert histories[0] == histories[1]  # the same batches' sizes, losses and stopping epoch
         assert all(size == settings["batch_size"] // 2 for size in histories[0]["train_batch_sizes"])
 
+        if name == "alignn":
+            assert np.isfinite(ranks[0]).all() and np.ptp(ranks[0]) > 0
+            continue
         model, X, y = distributed_case(name, accelerate=None)
         one_process = model.fit(X, y).predict(X)
         np.testing.assert_allclose(ranks[0], one_process, rtol=1e-6, atol=1e-6 * np.abs(one_process).max())
