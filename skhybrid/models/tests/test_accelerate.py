@@ -104,24 +104,33 @@ def test_two_cpu_processes_train_the_model_one_process_trains(tmp_path):
     """torchrun starts two ranks (gloo); each takes half of every batch and they end with the same weights,
     whose predictions equal one process's training on whole batches up to the order of the float sums."""
     import os
-    import signal
     import subprocess
     import sys
 
     script = os.path.join(os.path.dirname(__file__), "_distributed_fit.py")
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    # a session of its own, so that a hang (processes that part ways wait on each other for ever) is killed
-    # whole, the ranks with their launcher
-    launcher = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
-                                 "2", script, str(tmp_path), *DISTRIBUTED_CASES], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # the output goes to a file, not a pipe: ranks left behind would hold a pipe open and block the test; a
+    # hang (processes that part ways wait on each other for ever) is killed whole, launcher and ranks (which
+    # torchrun starts in sessions of their own)
+    log = tmp_path / "torchrun.log"
+    with open(log, "w") as stream:
+        launcher = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                                     "--nproc_per_node", "2", script, str(tmp_path), *DISTRIBUTED_CASES], env=env,
+                                    stdout=stream, stderr=subprocess.STDOUT)
     try:
-        _, stderr = launcher.communicate(timeout=300)
+        launcher.wait(timeout=300)
     except subprocess.TimeoutExpired:
-        os.killpg(launcher.pid, signal.SIGKILL)
-        launcher.communicate()
+        import psutil
+
+        parent = psutil.Process(launcher.pid)
+        for process in [*parent.children(recursive=True), parent]:
+            try:
+                process.kill()
+            except psutil.NoSuchProcess:
+                pass
+        launcher.wait()
         pytest.fail("the two processes did not finish within 300 s (a rank waiting on the other?)")
-    assert launcher.returncode == 0, stderr[-3000:]
+    assert launcher.returncode == 0, log.read_text()[-3000:]
     for name, settings in DISTRIBUTED_CASES.items():
         ranks = [np.load(tmp_path / f"{name}-predictions-{rank}.npy") for rank in (0, 1)]
         histories = [json.loads((tmp_path / f"{name}-history-{rank}.json").read_text()) for rank in (0, 1)]
