@@ -112,6 +112,21 @@ def _alignn(seed, quick, classify=False):
     return _graph_model("ALIGNN", dict(line_graph=True), seed, quick, classify, **params)
 
 
+#: ALIGNN at the paper's sizes (width 256, 4 ALIGNN and 4 graph layers, the network's defaults) trained on
+#: its published schedule (Choudhary & DeCost 2021: AdamW at 1e-3 with weight decay 1e-5, batch 64, 300
+#: epochs, a one-cycle decay, here cosine), keeping the best epoch on the 10% held out. One epoch costs
+#: about 68 s on one core of this CPU for a phonons training fold (docs/benchmarks.md), so it is for a GPU.
+ALIGNN_PAPER_PARAMS = dict(max_epochs=300, patience=300, batch_size=64, lr=1e-3, weight_decay=1e-5,
+                           lr_schedule="cosine", module__hidden_channels=256)
+
+
+def _alignn_256(seed, quick, classify=False):
+    params = dict(ALIGNN_PAPER_PARAMS)
+    if quick:
+        params.update(max_epochs=5, patience=5, module__hidden_channels=32)
+    return _graph_model("ALIGNN", dict(line_graph=True), seed, False, classify, **params)
+
+
 def _megnet(seed, quick, classify=False):
     from .featurizers import MagpieFeaturizer
 
@@ -123,23 +138,25 @@ def _megnet(seed, quick, classify=False):
 #: (64, 32, 32), Set2Set on 16-wide projections, Adam at 5e-4 with batch 32, MAE on the standardised
 #: target, no validation split and no early stopping, the rate held for the first tenth of the epochs and
 #: then decayed linearly to 1/100. kgcnn trains 1000 epochs; one costs about 3.5 s on one core of this
-#: CPU for a phonons training fold, so the schedule is compressed to 500 epochs (29 minutes per fold).
+#: CPU for a phonons training fold, so the schedule is compressed to 500 epochs (29 minutes per fold);
+#: ``megnet-kgcnn-1000`` keeps kgcnn's 1000, for a GPU.
 KGCNN_MEGNET_GRAPH = dict(cutoff=5.0, max_neighbors=None, n_gaussians=25, gaussian_width=0.4, atom_features="z")
 KGCNN_MEGNET_EPOCHS = 500
+KGCNN_MEGNET_FULL_EPOCHS = 1000
 
 
-def kgcnn_megnet_params(quick=False) -> dict:
+def kgcnn_megnet_params(quick=False, epochs=KGCNN_MEGNET_EPOCHS) -> dict:
     """Estimator parameters of the kgcnn MEGNet recipe (see :data:`KGCNN_MEGNET_GRAPH` for the graphs)."""
     import torch
 
     return dict(module__hidden_channels=32, module__dense_channels=64, module__block_channels=(64, 32, 32),
                 module__readout_channels=16, module__head_channels=(32, 16), loss="mae", batch_size=32,
                 lr=5e-4, optimizer=torch.optim.Adam, lr_schedule="linear", validation_fraction=0.0,
-                max_epochs=5 if quick else KGCNN_MEGNET_EPOCHS)
+                max_epochs=5 if quick else epochs)
 
 
-def _megnet_kgcnn(seed, quick, classify=False, graph=KGCNN_MEGNET_GRAPH):
-    params = kgcnn_megnet_params(quick)
+def _megnet_kgcnn(seed, quick, classify=False, graph=KGCNN_MEGNET_GRAPH, epochs=KGCNN_MEGNET_EPOCHS):
+    params = kgcnn_megnet_params(quick, epochs)
     if classify:  # the recipe's MAE becomes the log loss
         params.pop("loss")
     return _graph_model("MEGNet", graph, seed, False, classify, **params)
@@ -190,6 +207,10 @@ def _megnet_kgcnn_pretrained(seed, quick, classify=False):
     parts see the same information through different models.
     """
     return _megnet_kgcnn_descriptors(seed, quick, classify, features=pretrained_features)
+
+
+def _megnet_kgcnn_1000(seed, quick, classify=False):
+    return _megnet_kgcnn(seed, quick, classify, epochs=KGCNN_MEGNET_FULL_EPOCHS)
 
 
 def _megnet_kgcnn_seeds(seed, quick):
@@ -311,6 +332,9 @@ CATALOGUE: dict[str, CatalogueEntry] = {spec.name: spec for spec in [
                    _cgcnn, classifier=_classifier(_cgcnn)),
     CatalogueEntry("alignn", "ALIGNN (Choudhary & DeCost 2021) with bond angles, width 64, up to 100 epochs", _alignn,
                    classifier=_classifier(_alignn)),
+    CatalogueEntry("alignn-256", "ALIGNN at the paper's width 256 and schedule (AdamW, weight decay 1e-5, "
+                   "300 epochs, cosine decay, best held-out epoch kept): for a GPU (about 68 s per phonons epoch "
+                   "on one CPU core)", _alignn_256, classifier=_classifier(_alignn_256)),
     CatalogueEntry("megnet", "MEGNet (Chen et al. 2019) with the Magpie vector as global state, up to 300 epochs",
                    _megnet, classifier=_classifier(_megnet)),
     CatalogueEntry("schnet", "SchNet (Schütt et al. 2018): continuous-filter convolutions over every neighbour "
@@ -318,6 +342,9 @@ CATALOGUE: dict[str, CatalogueEntry] = {spec.name: spec for spec in [
     CatalogueEntry("megnet-kgcnn", "MEGNet with kgcnn's Matbench recipe: all neighbours within 5 A, element "
                    "embedding, Adam, batch 32, linear decay, no validation split; 500 epochs", _megnet_kgcnn,
                    classifier=_classifier(_megnet_kgcnn)),
+    CatalogueEntry("megnet-kgcnn-1000", "megnet-kgcnn with kgcnn's full schedule, 1000 epochs: for a GPU (about "
+                   "an hour per phonons fold on one CPU core)", _megnet_kgcnn_1000,
+                   classifier=_classifier(_megnet_kgcnn_1000)),
     CatalogueEntry("megnet-kgcnn-x2", "two seeds of megnet-kgcnn trained side by side (one torch thread each), "
                    "predictions averaged; member 0 is megnet-kgcnn itself", _megnet_kgcnn_seeds),
     CatalogueEntry("megnet-kgcnn-descriptors", "megnet-kgcnn whose global state starts from the 224 descriptors "
@@ -361,6 +388,9 @@ CATALOGUE: dict[str, CatalogueEntry] = {spec.name: spec for spec in [
     CatalogueEntry("hybrid-large-cells-multitask", "hybrid-large-cells whose MEGNet also learns the auxiliary "
                    "targets given with --aux-targets (multi-task; e.g. the band gap beside the formation "
                    "energy), blended on the target alone", _hybrid_of(_megnet_60_multitask)),
+    CatalogueEntry("hybrid-alignn", "gbm-descriptors and alignn-256, blended as in hybrid: the hybrid with "
+                   "the paper-width ALIGNN as its graph part, for a GPU", _hybrid_of(_alignn_256),
+                   classifier=_classifier(_hybrid_of(_alignn_256))),
     CatalogueEntry("hybrid-light", "gbm-descriptors and cgcnn, blended as in hybrid: the hybrid that fits the "
                    "default run (a few minutes per fold)", _hybrid_of(_cgcnn),
                    classifier=_classifier(_hybrid_of(_cgcnn))),
