@@ -132,9 +132,12 @@ def main(argv=None):
     logs = run / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-c", "import torch; print('torch', torch.__version__, 'cuda',"
-                    " torch.cuda.is_available(), torch.cuda.get_device_name() if torch.cuda.is_available() else '')"],
-                   check=False)
+    import torch
+
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        sys.exit(f"--device {args.device}: torch {torch.__version__} sees no GPU; use --device cpu to rehearse.")
+    print(f"torch {torch.__version__}, device {args.device}"
+          + (f" ({torch.cuda.get_device_name()})" if args.device.startswith("cuda") else ""), flush=True)
     monitor = _monitor_gpu(logs)
     fits = _start_fits(args, run, logs)
     print(f"{len(fits)} fits started ({', '.join(args.models)}; folds {args.folds}) on {args.device}", flush=True)
