@@ -173,7 +173,6 @@ class CHGNetFeaturizer(StructureDescriptorBase):
         if bar is None:
             with progress_bar(total=len(structures), desc="CHGNet features", unit="structure") as bar:
                 return self._compute(structures, indices, bar)
-        model = _load_model(self.model, resolve_device(self.device))
         parts = self._parts()
         # forces, stress and magnetic moments cost a backward pass: only the predictions need them
         predict = partial(_predict, task="efsm" if "predictions" in parts else "e", latent="latent" in parts)
@@ -184,8 +183,15 @@ class CHGNetFeaturizer(StructureDescriptorBase):
             if reason:
                 errors.append((index, reason))
                 bar.update(1)
+            elif parts == ["restack"] and restacked(structure, RESTACK_GAPS[0]) is None:
+                # the restacking columns of a bulk cell are 0 by definition: no energy to evaluate
+                rows[position] = 0.0
+                bar.update(1)
             else:
                 good.append(position)
+        if not good:
+            return rows, sorted(errors)
+        model = _load_model(self.model, resolve_device(self.device))
         for start in range(0, len(good), self.batch_size):
             batch = good[start:start + self.batch_size]
             try:

@@ -155,6 +155,20 @@ def test_restacking_columns():
         CHGNetFeaturizer(parts=("latent", "latent")).fit(STRUCTURES)
 
 
+def test_restacking_alone_evaluates_slabs_only(monkeypatch):
+    slab, bulk = _slab(), rocksalt("Na", "Cl", 5.6)
+    with_the_others = CHGNetFeaturizer(parts=("predictions", "restack")).fit_transform([bulk, slab, bulk])
+    evaluated = []
+    predict = _pretrained._predict
+    monkeypatch.setattr(_pretrained, "_predict", lambda model, cells, **kw: evaluated.extend(cells) or
+                        predict(model, cells, **kw))
+    X = CHGNetFeaturizer(parts=("restack",)).fit_transform([bulk, slab, bulk])
+    assert evaluated == [slab]  # the bulk cells' columns are 0 by definition: their energy is not needed
+    np.testing.assert_array_equal(X, with_the_others[:, -2:])
+    monkeypatch.setattr(_pretrained, "_load_model", lambda *args: pytest.fail("no slab: no model needed"))
+    np.testing.assert_array_equal(CHGNetFeaturizer(parts=("restack",)).fit_transform([bulk]), [[0.0, 0.0]])
+
+
 def test_clone_pipeline_and_joblib_round_trip(tmp_path, features):
     import joblib
     from sklearn.base import clone
