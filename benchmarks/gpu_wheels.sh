@@ -9,9 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # the GPU image has numpy, scipy, pandas, scikit-learn, torch, torch-geometric, matplotlib, joblib, tqdm,
-# networkx, sympy, tabulate, requests, psutil; these are what `skhybrid benchmark` imports beyond them
+# networkx, sympy, tabulate, requests, psutil, accelerate, pytest; these are what `skhybrid benchmark` and
+# tests/test_cuda.py (skops: save_model) import beyond them
 NAMES="pymatgen pymatgen-core monty spglib lightgbm skorch matbench matminer optuna colorlog alembic Mako
-SQLAlchemy ase orjson pytz uncertainties palettable wcwidth ruamel.yaml pymongo dnspython"
+SQLAlchemy ase orjson pytz uncertainties palettable wcwidth ruamel.yaml pymongo dnspython skops prettytable"
 pins=$(.venv/bin/python - $NAMES <<'EOF'
 import sys
 from importlib.metadata import version
