@@ -350,8 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="reuse an --out folder that holds another configuration, discarding its results")
     bench.add_argument("--intervals", default=None, metavar="METHOD[:SCORE]",
                        help="wrap every model in conformal prediction intervals and report their coverage and "
-                       "width: cv+, split or jackknife+, optionally :absolute, :std or :residual (e.g. cv+, "
-                       "split:residual); costs cv+1 fits per fold for cv+. Without it, ensembles and fusion "
+                       "width: cv+, split or jackknife+, optionally :absolute, :std, :residual or :relative (e.g. "
+                       "cv+, split:residual); costs cv+1 fits per fold for cv+. Without it, ensembles and fusion "
                        "models are scored on their spread")
     bench.add_argument("--n-jobs", type=int, default=None, metavar="N",
                        help="(model, fold) fits at once, each with --threads torch threads (default: 1)")
@@ -391,7 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "for `skhybrid predict --interval`")
     fit.add_argument("--interval-method", default="cv+", metavar="METHOD[:SCORE]",
                      help="with --interval: cv+ (default; cv+1 fits), split (one fit, 20%% held out to "
-                     "calibrate) or jackknife+, optionally :std or :residual for intervals that adapt")
+                     "calibrate) or jackknife+, optionally :std, :residual or :relative (proportional to the "
+                     "prediction, for a positive target) for intervals that adapt")
     fit.add_argument("--task-type", default="auto", choices=["auto", "regression", "classification"],
                      help="what the target is (default: auto, classification for booleans or text labels)")
     fit.add_argument("--classify-above", type=float, default=None, metavar="T",

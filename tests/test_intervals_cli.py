@@ -40,7 +40,7 @@ def test_benchmark_scores_conformal_intervals_per_model_and_fold(crystal_folder,
 
 @pytest.mark.parametrize("intervals, match", [
     ("cv", r"intervals \(--intervals\)='cv' is not METHOD or METHOD:SCORE"),
-    ("cv+:gauss", "SCORE one of absolute, residual, std"),
+    ("cv+:gauss", "SCORE one of absolute, relative, residual, std"),
     ("split", r"6 sample\(s\) to calibrate on cannot give a 95% interval \(at least 21 are needed\)"),
 ])
 def test_benchmark_interval_settings_that_cannot_work_are_refused(crystal_folder, tmp_path, intervals, match):

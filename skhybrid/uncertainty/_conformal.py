@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from numbers import Integral, Real
 
@@ -86,13 +87,19 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
       the residuals fitted on part of the calibration data (Lei et al. 2018;
       ``residual_estimator``, by default a random forest on Magpie features).
       Split only.
+    - ``"relative"``: ``(y - y_pred) / y_pred``, MAPIE's ``GammaConformityScore``
+      (Cordier et al. 2023): intervals proportional to the prediction, for a
+      strictly positive target whose errors grow with its size (phonon
+      frequencies, moduli); asymmetric, as the signed errors are. The model's
+      predictions must stay positive too (a log target keeps them so). Split,
+      CV+ and jackknife+.
 
     Parameters
     ----------
     estimator : estimator
         Any regressor: a Pipeline from Structures, a seed ensemble, a fusion model.
     method : {"cv+", "split", "jackknife+"}, default="cv+"
-    conformity_score : {"absolute", "std", "residual"}, default="absolute"
+    conformity_score : {"absolute", "std", "residual", "relative"}, default="absolute"
         What is made exchangeable (see above; MAPIE's parameter of the same name).
     confidence_level : float or sequence of float, default=0.9
         The level(s) of the intervals ``predict_interval`` returns, each in (0, 1).
@@ -136,7 +143,7 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"])],
         "method": [StrOptions({"cv+", "split", "jackknife+"})],
-        "conformity_score": [StrOptions({"absolute", "std", "residual"})],
+        "conformity_score": [StrOptions({"absolute", "std", "residual", "relative"})],
         "confidence_level": [Interval(Real, 0, 1, closed="neither"), "array-like"],
         "cv": [Interval(Integral, 2, None, closed="left")],
         "calibration_size": [Interval(Real, 0, 1, closed="neither")],
@@ -169,6 +176,25 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
                              "SeedEnsembleRegressor or LateFusionRegressor, or a Pipeline ending in one); wrap the "
                              "model in SeedEnsembleRegressor or use conformity_score='absolute'.")
 
+    @contextlib.contextmanager
+    def _positive_predictions(self, where):
+        """MAPIE's refusal of a prediction <= 0 under the relative score, as a message that says what to do."""
+        try:
+            yield
+        except ValueError as error:
+            if "GammaConformityScore" not in str(error):
+                raise
+            where = where() if callable(where) else where
+            raise ValueError(f"{type(self).__name__}: conformity_score='relative' scales the intervals by the "
+                             f"prediction, and the model predicts a value <= 0 for {where}; use a model whose "
+                             "predictions stay positive (a log target: sklearn's TransformedTargetRegressor("
+                             "func=np.log, inverse_func=np.exp)) or conformity_score='absolute'.") from None
+
+    def _first_non_positive(self, X) -> str:
+        bad = np.flatnonzero(self.predict(X) <= 0)
+        # CV+ bounds use every fold model's prediction: one of them can be <= 0 where their mean is not
+        return f"sample {bad[0]}" if len(bad) else "a sample (one of the fold models)"
+
     def _check_enough(self, n_calibration, levels):
         # a conformal quantile at level 1 - alpha is finite only with enough calibration errors;
         # MAPIE asks for more than 1 / alpha (and 1 / (1 - alpha)) of them
@@ -192,7 +218,7 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         -------
         self
         """
-        from mapie.conformity_scores import ResidualNormalisedScore
+        from mapie.conformity_scores import GammaConformityScore, ResidualNormalisedScore
         from mapie.regression import CrossConformalRegressor, SplitConformalRegressor
 
         self._validate_params()
@@ -211,13 +237,19 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
             raise ValueError(f"{owner}: one target at a time (y has {y.shape[1]} columns); fit one "
                              "ConformalRegressor per target.")
         y = column_or_1d(y, warn=True).astype(float)
+        if self.conformity_score == "relative" and (y <= 0).any():
+            bad = np.flatnonzero(y <= 0)
+            raise ValueError(f"{owner}: conformity_score='relative' scales the intervals by the prediction, so it "
+                             f"needs a strictly positive target; y of sample {bad[0]} is {y[bad[0]]:g} "
+                             f"({len(bad)} sample(s) <= 0). Use conformity_score='absolute'.")
         if issparse(X):
             X = X.tocsr()  # row indexing: the formats without it (DIA, COO) become CSR
         elif not isinstance(X, (list, tuple)) and not hasattr(X, "iloc"):
             X = np.asarray(X) if hasattr(X, "__array__") else X
         check_consistent_length(X, y)
         self._check_settings(X)
-        score = {"absolute": "absolute", "std": "std_normalized"}.get(self.conformity_score)
+        score = {"absolute": "absolute", "std": "std_normalized", "relative": GammaConformityScore()}.get(
+            self.conformity_score)
         fit_params = fit_params or None
         if self.method == "split":
             train, calib = train_test_split(np.arange(len(y)), test_size=self.calibration_size,
@@ -233,7 +265,8 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
             conformal = SplitConformalRegressor(clone(self.estimator), confidence_level=list(levels),
                                                 conformity_score=score, prefit=False)
             conformal.fit(_safe_indexing(X, train), y[train], fit_params=fit_params)
-            conformal.conformalize(_safe_indexing(X, calib), y[calib])
+            with self._positive_predictions("a calibration sample"):
+                conformal.conformalize(_safe_indexing(X, calib), y[calib])
         else:
             self._check_enough(len(y), levels)
             n_splits = len(y) if self.method == "jackknife+" else self.cv
@@ -244,7 +277,8 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
             n_calibration = len(y)
             conformal = CrossConformalRegressor(clone(self.estimator), confidence_level=list(levels),
                                                 conformity_score=score, method="plus", cv=cv, n_jobs=self.n_jobs)
-            conformal.fit_conformalize(X, y, fit_params=fit_params)
+            with self._positive_predictions("a held-out sample of a fold model"):
+                conformal.fit_conformalize(X, y, fit_params=fit_params)
         self.conformal_ = conformal
         if hasattr(X, "shape") and len(X.shape) == 2:
             self.n_features_in_ = X.shape[1]
@@ -288,7 +322,8 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
             raise ValueError(f"{type(self).__name__} was calibrated for confidence levels "
                              f"{list(self.confidence_levels_)}, not {missing}: refit with "
                              f"confidence_level={sorted(set(self.confidence_levels_) | set(missing))}.")
-        _, intervals = self.conformal_.predict_interval(X)
+        with self._positive_predictions(lambda: self._first_non_positive(X)):
+            _, intervals = self.conformal_.predict_interval(X)
         intervals = np.asarray(intervals, dtype=float)
         columns = [next(k for k, f in enumerate(self.confidence_levels_) if math.isclose(lv, f)) for lv in levels]
         intervals = intervals[:, :, columns]

@@ -58,6 +58,53 @@ def test_adaptive_scores_are_narrower_where_noise_is_small():
     assert widths["std/quiet"] < widths["absolute/quiet"], widths
 
 
+def proportional(n, seed):
+    """A positive target whose noise is a fixed share of its size: a log-normal error, as phonon frequencies'."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(0, 2, size=(n, 2))
+    y = np.exp(X @ [1.0, 0.5]) * np.exp(0.2 * rng.normal(size=n))
+    return X, y
+
+
+@pytest.mark.parametrize("method", ["split", "cv+"])
+def test_relative_scores_cover_and_grow_with_the_prediction(method):
+    from sklearn.compose import TransformedTargetRegressor
+
+    # a log-target model predicts positive values, as the relative score needs
+    model = TransformedTargetRegressor(LinearRegression(), func=np.log, inverse_func=np.exp)
+    coverages, widths = [], []
+    for seed in range(5):
+        X, y = proportional(2300, seed)
+        fitted = ConformalRegressor(model, method=method, conformity_score="relative", random_state=seed).fit(
+            X[:300], y[:300])
+        intervals = fitted.predict_interval(X[300:])
+        coverages.append(interval_coverage(y[300:], intervals))
+        widths.append((intervals[:, 1] - intervals[:, 0]) / fitted.predict(X[300:]))
+    assert abs(np.mean(coverages) - 0.9) < 0.03, coverages
+    # the width is one share of the prediction: large predictions get wide intervals, small ones narrow
+    np.testing.assert_allclose(widths[0], widths[0][0], rtol=1e-9 if method == "split" else 0.2)
+    # and at the same coverage the intervals are narrower than constant-width ones
+    X, y = proportional(2300, 0)
+    absolute = ConformalRegressor(model, method=method, random_state=0).fit(X[:300], y[:300])
+    relative = ConformalRegressor(model, method=method, conformity_score="relative", random_state=0).fit(
+        X[:300], y[:300])
+    assert interval_width(relative.predict_interval(X[300:])) < interval_width(absolute.predict_interval(X[300:]))
+
+
+def test_relative_scores_need_a_positive_target_and_positive_predictions():
+    X, y = proportional(200, 0)
+    y[7] = 0.0
+    with pytest.raises(ValueError, match=r"strictly positive target; y of sample 7 is 0 \(1 sample\(s\) <= 0\)"):
+        ConformalRegressor(Ridge(), conformity_score="relative").fit(X, y)
+    y[7] = 1.0
+    # shifted away from 0, a linear model's predictions stay positive on the data
+    fitted = ConformalRegressor(Ridge(), method="split", conformity_score="relative", random_state=0).fit(X, y + 5)
+    far = np.array([[0.5, 0.5], [-40.0, -40.0]])  # a linear model predicts < 0 far below the data
+    with pytest.raises(ValueError, match=r"predicts a value <= 0 for sample 1; use a model whose predictions stay "
+                                         r"positive \(a log target"):
+        fitted.predict_interval(far)
+
+
 def test_same_seed_same_intervals_and_levels_are_selectable():
     X, y = heteroscedastic(200, 1)
     first = ConformalRegressor(Ridge(), confidence_level=[0.8, 0.9], random_state=3).fit(X, y)
