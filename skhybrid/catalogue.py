@@ -122,7 +122,7 @@ ALIGNN_PAPER_PARAMS = dict(max_epochs=300, patience=300, batch_size=64, lr=1e-3,
 
 def _alignn_256(seed, quick, classify=False):
     params = dict(ALIGNN_PAPER_PARAMS)
-    if quick:
+    if quick:  # a smoke test: a width that trains in seconds on a CPU
         params.update(max_epochs=5, patience=5, module__hidden_channels=32)
     return _graph_model("ALIGNN", dict(line_graph=True), seed, False, classify, **params)
 

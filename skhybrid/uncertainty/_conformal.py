@@ -89,10 +89,11 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
       Split only.
     - ``"relative"``: ``(y - y_pred) / y_pred``, MAPIE's ``GammaConformityScore``
       (Cordier et al. 2023): intervals proportional to the prediction, for a
-      strictly positive target whose errors grow with its size (phonon
-      frequencies, moduli); asymmetric, as the signed errors are. The model's
-      predictions must stay positive too (a log target keeps them so). Split,
-      CV+ and jackknife+.
+      strictly positive target whose errors are a share of its size;
+      asymmetric, as the signed errors are. The model's predictions must stay
+      positive too (a log target keeps them so). Split, CV+ and jackknife+.
+      On phonons and jdft2d it did not beat constant widths around the same
+      model (docs/benchmarks.md, "Prediction intervals").
 
     Parameters
     ----------
