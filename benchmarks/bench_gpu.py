@@ -90,12 +90,13 @@ def _stop(fits: dict, grace_s: float = 30.0) -> None:
 
 
 def _last_progress(path) -> str:
-    """The last progress-bar state (or line) of a fit's log: how far an unfinished fit got."""
+    """How far a fit got: its last epoch bar (the rate is in it), else the log's last line."""
     with open(path, "rb") as stream:
-        stream.seek(max(0, os.path.getsize(path) - 2000))
+        stream.seek(max(0, os.path.getsize(path) - 20000))
         tail = stream.read().decode(errors="replace")
     pieces = [piece.strip() for piece in tail.replace("\r", "\n").split("\n") if piece.strip()]
-    return pieces[-1][-160:] if pieces else "(empty log)"
+    epochs = [piece for piece in pieces if " epochs:" in piece]
+    return (epochs or pieces or ["(empty log)"])[-1][-160:]
 
 
 def _report(args, run: Path) -> str:
