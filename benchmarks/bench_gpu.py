@@ -63,7 +63,7 @@ def _start_fits(args, run: Path, logs: Path) -> dict:
             log = open(logs / f"{model}__fold{fold}.log", "w")
             # a session of its own: SIGTERM at the deadline reaches the fit's worker processes too
             fits[(model, fold)] = (subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                                    start_new_session=True), log, time.monotonic())
+                                                    start_new_session=True), log)
     return fits
 
 
@@ -77,7 +77,7 @@ def _monitor_gpu(logs: Path):
 
 
 def _stop(fits: dict, grace_s: float = 30.0) -> None:
-    running = [proc for proc, _, _ in fits.values() if proc.poll() is None]
+    running = [proc for proc, _ in fits.values() if proc.poll() is None]
     for proc in running:
         os.killpg(proc.pid, signal.SIGTERM)
     end = time.monotonic() + grace_s
@@ -144,7 +144,7 @@ def main(argv=None):
     print(f"{len(fits)} fits started ({', '.join(args.models)}; folds {args.folds}) on {args.device}", flush=True)
     last_pack = 0.0
     try:
-        while any(proc.poll() is None for proc, _, _ in fits.values()):
+        while any(proc.poll() is None for proc, _ in fits.values()):
             elapsed = time.monotonic() - start
             if elapsed > args.deadline:
                 print(f"deadline ({args.deadline:.0f} s): stopping the fits still running", flush=True)
@@ -157,7 +157,7 @@ def main(argv=None):
         _stop(fits)
         if monitor is not None:
             monitor.terminate()
-    for (model, fold), (proc, log, _) in sorted(fits.items()):
+    for (model, fold), (proc, log) in sorted(fits.items()):
         log.close()
         print(f"  {model} fold {fold}: exit {proc.returncode}; last progress: {_last_progress(log.name)}",
               flush=True)

@@ -47,14 +47,10 @@ def data():
     return structures, graphs, y
 
 
-def _on(model, device):
-    return model.set_params(device=device)
-
-
 @pytest.mark.parametrize("name", list(NETWORKS))
 def test_a_network_trained_on_the_gpu_computes_there_what_it_computes_on_the_cpu(name, data, tmp_path):
     _, graphs, y = data
-    model = _on(NETWORKS[name](), DEVICE).fit(graphs, y)
+    model = NETWORKS[name]().set_params(device=DEVICE).fit(graphs, y)
     module = model.net_.module_
     assert {p.device.type for p in module.parameters()} == {torch.device(DEVICE).type}
     predictions = model.predict(graphs)
@@ -81,16 +77,16 @@ def test_a_network_trained_on_the_gpu_computes_there_what_it_computes_on_the_cpu
 
 def test_the_same_seed_trains_the_same_model_on_the_gpu_to_rounding(data):
     _, graphs, y = data
-    first = _on(NETWORKS["megnet"](), DEVICE).fit(graphs, y).predict(graphs)
-    again = _on(NETWORKS["megnet"](), DEVICE).fit(graphs, y).predict(graphs)
+    first = NETWORKS["megnet"]().set_params(device=DEVICE).fit(graphs, y).predict(graphs)
+    again = NETWORKS["megnet"]().set_params(device=DEVICE).fit(graphs, y).predict(graphs)
     np.testing.assert_allclose(again, first, rtol=1e-3, atol=1e-3 * np.std(y))
 
 
 def test_accelerate_on_one_gpu_trains_as_plain_training(data):
     pytest.importorskip("accelerate")
     _, graphs, y = data
-    plain = _on(NETWORKS["cgcnn"](), DEVICE).fit(graphs, y)
-    accelerated = _on(NETWORKS["cgcnn"](), DEVICE).set_params(accelerate=True).fit(graphs, y)
+    plain = NETWORKS["cgcnn"]().set_params(device=DEVICE).fit(graphs, y)
+    accelerated = NETWORKS["cgcnn"]().set_params(device=DEVICE).set_params(accelerate=True).fit(graphs, y)
     assert {p.device.type for p in accelerated.net_.module_.parameters()} == {torch.device(DEVICE).type}
     np.testing.assert_allclose(accelerated.predict(graphs), plain.predict(graphs), rtol=1e-3,
                                atol=1e-3 * np.std(y))

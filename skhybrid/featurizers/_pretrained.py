@@ -173,6 +173,8 @@ class CHGNetFeaturizer(StructureDescriptorBase):
         if bar is None:
             with progress_bar(total=len(structures), desc="CHGNet features", unit="structure") as bar:
                 return self._compute(structures, indices, bar)
+        from ._structure import vacuum_gaps
+
         parts = self._parts()
         # forces, stress and magnetic moments cost a backward pass: only the predictions need them
         predict = partial(_predict, task="efsm" if "predictions" in parts else "e", latent="latent" in parts)
@@ -183,7 +185,7 @@ class CHGNetFeaturizer(StructureDescriptorBase):
             if reason:
                 errors.append((index, reason))
                 bar.update(1)
-            elif parts == ["restack"] and restacked(structure, RESTACK_GAPS[0]) is None:
+            elif parts == ["restack"] and not _is_slab(vacuum_gaps(structure)[0]):
                 # the restacking columns of a bulk cell are 0 by definition: no energy to evaluate
                 rows[position] = 0.0
                 bar.update(1)
@@ -282,7 +284,7 @@ def restacked(structure, gap: float):
 
     widths, heights, starts, _ = vacuum_gaps(structure)
     axis = int(np.argmax(widths))
-    if widths[axis] < MIN_VACUUM:
+    if not _is_slab(widths):
         return None
     frac = np.mod(structure.frac_coords, 1.0)
     # move the slab so it is contiguous from 0 (the empty slab ends where the atoms begin)
@@ -295,6 +297,11 @@ def restacked(structure, gap: float):
     from pymatgen.core import Lattice, Structure
 
     return Structure(Lattice(matrix), structure.species, cartesian, coords_are_cartesian=True)
+
+
+def _is_slab(widths) -> bool:
+    """Whether a cell's widest empty slab along a lattice axis (``vacuum_gaps``' widths) is vacuum."""
+    return float(np.max(widths)) >= MIN_VACUUM
 
 
 def _restacking(model, structure, energy: float, batch_size: int) -> np.ndarray:

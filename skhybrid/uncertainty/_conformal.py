@@ -238,8 +238,8 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
             raise ValueError(f"{owner}: one target at a time (y has {y.shape[1]} columns); fit one "
                              "ConformalRegressor per target.")
         y = column_or_1d(y, warn=True).astype(float)
-        if self.conformity_score == "relative" and (y <= 0).any():
-            bad = np.flatnonzero(y <= 0)
+        bad = np.flatnonzero(y <= 0) if self.conformity_score == "relative" else []
+        if len(bad):
             raise ValueError(f"{owner}: conformity_score='relative' scales the intervals by the prediction, so it "
                              f"needs a strictly positive target; y of sample {bad[0]} is {y[bad[0]]:g} "
                              f"({len(bad)} sample(s) <= 0). Use conformity_score='absolute'.")
