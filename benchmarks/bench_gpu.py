@@ -116,9 +116,7 @@ def _report(args, run: Path) -> str:
     if results.empty:
         return "no fit finished"
     bench = load_benchmark_data(args.task, data_dir=args.data_dir)
-    planned = _planned_fits(args)
-    expected = (list(dict.fromkeys(model for model, _ in planned)), sorted({fold for _, fold in planned}))
-    write_report(run, results, bench, expected=expected, quick=args.quick)
+    write_report(run, results, bench, expected=_planned_fits(args), quick=args.quick)
     return results.pivot_table(index="model", columns="fold", values="mae").round(2).to_string()
 
 

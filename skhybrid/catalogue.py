@@ -333,8 +333,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {spec.name: spec for spec in [
     CatalogueEntry("alignn", "ALIGNN (Choudhary & DeCost 2021) with bond angles, width 64, up to 100 epochs", _alignn,
                    classifier=_classifier(_alignn)),
     CatalogueEntry("alignn-256", "ALIGNN at the paper's width 256 and schedule (AdamW, weight decay 1e-5, "
-                   "300 epochs, cosine decay, best held-out epoch kept): for a GPU (about 68 s per phonons epoch "
-                   "on one CPU core)", _alignn_256, classifier=_classifier(_alignn_256)),
+                   "300 epochs, cosine decay, best held-out epoch kept): for a GPU (a phonons epoch takes 0.47 s "
+                   "on an H200, 68 s on one CPU core)", _alignn_256, classifier=_classifier(_alignn_256)),
     CatalogueEntry("megnet", "MEGNet (Chen et al. 2019) with the Magpie vector as global state, up to 300 epochs",
                    _megnet, classifier=_classifier(_megnet)),
     CatalogueEntry("schnet", "SchNet (Schütt et al. 2018): continuous-filter convolutions over every neighbour "
@@ -342,8 +342,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {spec.name: spec for spec in [
     CatalogueEntry("megnet-kgcnn", "MEGNet with kgcnn's Matbench recipe: all neighbours within 5 A, element "
                    "embedding, Adam, batch 32, linear decay, no validation split; 500 epochs", _megnet_kgcnn,
                    classifier=_classifier(_megnet_kgcnn)),
-    CatalogueEntry("megnet-kgcnn-1000", "megnet-kgcnn with kgcnn's full schedule, 1000 epochs: for a GPU (about "
-                   "an hour per phonons fold on one CPU core)", _megnet_kgcnn_1000,
+    CatalogueEntry("megnet-kgcnn-1000", "megnet-kgcnn with kgcnn's full schedule, 1000 epochs: for a GPU (15 "
+                   "minutes per phonons fold on an H200, about 1.5-2 hours on one CPU core)", _megnet_kgcnn_1000,
                    classifier=_classifier(_megnet_kgcnn_1000)),
     CatalogueEntry("megnet-kgcnn-x2", "two seeds of megnet-kgcnn trained side by side (one torch thread each), "
                    "predictions averaged; member 0 is megnet-kgcnn itself", _megnet_kgcnn_seeds),

@@ -99,3 +99,11 @@ def test_a_catalogue_hybrid_fits_its_parts_in_worker_processes_on_the_gpu(data):
     predictions = model.predict(structures)
     assert np.isfinite(predictions).all()
     assert sum(model.weights_) == pytest.approx(1.0)
+
+
+def test_a_benchmark_record_names_the_gpu_it_ran_on():
+    from skhybrid.benchmark._runner import _machine
+
+    expected = torch.cuda.get_device_name() if DEVICE.startswith("cuda") else None
+    assert _machine(DEVICE).get("gpu") == expected
+    assert "gpu" not in _machine("cpu")

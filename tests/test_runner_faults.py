@@ -162,6 +162,9 @@ def test_report_is_rewritten_after_each_fold_and_marks_missing_and_quick_runs(cr
     bench = load_benchmark_data(data=crystal_folder, target="y", cv=3)
     write_report(out, results, bench, expected=(["dummy", "rf-magpie"], [0, 1, 2]), quick=True)
     assert "Incomplete**: 1 of 6 (model, fold) fits are missing (rf-magpie fold 2)" in (out / "report.md").read_text()
+    # a run of chosen pairs (benchmarks/bench_gpu.py --fits) lists only those it asked for
+    write_report(out, results, bench, expected=[("dummy", 0), ("rf-magpie", 1), ("rf-magpie", 2)], quick=True)
+    assert "Incomplete**: 1 of 3 (model, fold) fits are missing (rf-magpie fold 2)" in (out / "report.md").read_text()
 
 
 def test_fusion_models_save_their_parts_predictions(crystal_folder, tmp_path):

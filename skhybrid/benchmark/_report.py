@@ -457,8 +457,9 @@ def write_report(out, results: pd.DataFrame, bench, *, expected=None, quick=Fals
     bench : BenchmarkData
         The data the results belong to (:func:`load_benchmark_data`), for the
         name, unit, targets and the leaderboard row.
-    expected : (models, folds), optional
-        What the run asked for: (model, fold) pairs without a record are listed as missing.
+    expected : (models, folds) tuple or list of (model, fold) pairs, optional
+        What the run asked for (every model on every fold, or the pairs named): pairs without a record
+        are listed as missing.
     quick : bool, default=False
         The results come from a ``--quick`` run (short training): said at the top.
 
@@ -489,9 +490,11 @@ def write_report(out, results: pd.DataFrame, bench, *, expected=None, quick=Fals
                       "measurement of accuracy.")
     if expected is not None:
         done = set(zip(results["model"], results["fold"].astype(int)))
-        missing = [(m, f) for m in expected[0] for f in expected[1] if (m, int(f)) not in done]
+        pairs = ([(m, f) for m in expected[0] for f in expected[1]] if isinstance(expected, tuple)
+                 else list(expected))
+        missing = [(m, f) for m, f in pairs if (m, int(f)) not in done]
         if missing:
-            status.append(f"**Incomplete**: {len(missing)} of {len(expected[0]) * len(expected[1])} (model, fold) "
+            status.append(f"**Incomplete**: {len(missing)} of {len(pairs)} (model, fold) "
                           "fits are missing (" + ", ".join(f"{m} fold {f}" for m, f in missing[:12])
                           + (", ..." if len(missing) > 12 else "") + "); rerun the same command to finish them.")
     lines = [f"# Benchmark: {bench.name}", "", *[line + "\n" for line in status],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -309,9 +310,10 @@ def _versions() -> dict:
     return found
 
 
-def _machine() -> dict:
+def _machine(device="cpu") -> dict:
     """The processor and the SIMD extensions numpy uses: equal versions on another processor can round
-    differently, and a boosted model's tie-breaking splits can then differ."""
+    differently, and a boosted model's tie-breaking splits can then differ. A fit on a GPU adds the GPU's
+    name (``gpu``): its epoch rate and its rounding are the GPU's."""
     import platform
 
     cpu = platform.processor()
@@ -324,7 +326,13 @@ def _machine() -> dict:
         simd = list(np.__config__.CONFIG["SIMD Extensions"]["found"])
     except (AttributeError, KeyError, TypeError):
         simd = []
-    return {"cpu": cpu, "numpy_simd": simd}
+    found = {"cpu": cpu, "numpy_simd": simd}
+    if device != "cpu" and "torch" in sys.modules:  # a fit that imported no torch used no GPU
+        import torch
+
+        if torch.cuda.is_available() and (device == "auto" or str(device).startswith("cuda")):
+            found["gpu"] = torch.cuda.get_device_name(torch.device("cuda" if device == "auto" else device))
+    return found
 
 
 def _training_summary(model) -> dict:
@@ -647,7 +655,7 @@ def fit_and_score(entry, name, fold, X_train, y_train, X_test, y_test, test_ids,
         interval_kind, bounds = (None, {}) if classify else model_intervals(model, X_test)
     record = dict(model=name, fold=fold, n_train=len(X_train), n_test=len(X_test), fit_s=fit_s,
                   predict_s=predict_s, torch_threads=threads, **scores, versions=_versions(),
-                  machine=_machine())
+                  machine=_machine(device))
     record.update(_training_summary(model))
     if tune and hasattr(model, "best_params_"):
         record["best_params"] = {k: (v if isinstance(v, (int, float, str, bool, list)) else str(v))
