@@ -2,7 +2,7 @@
 
     python3 benchmarks/bench_gpu.py [--task matbench_phonons] [--models alignn-256 megnet-kgcnn-1000]
         [--folds 0 1 2 3 4] [--fits MODEL:FOLD ...] [--max-running N] [--device cuda] [--data-dir DIR]
-        [--out DIR] [--deadline 480] [--quick]
+        [--out DIR] [--deadline 480] [--checkpoints DIR] [--quick]
 
 Issue #18 asks for ALIGNN at the paper's width 256 (68 s per epoch on one core here: hours per fold) and
 kgcnn's full 1000-epoch MEGNet schedule (an hour per fold here) where a GPU is lent. A GPU session is
@@ -18,6 +18,9 @@ far it got with what it did not:
   default ``$OUT``, which the device tool brings back even from a command stopped at its limit; the run
   folder itself lives in ``--work``), with
   ``nvidia-smi``'s utilisation and memory every 15 s beside them;
+- with ``--checkpoints DIR`` each network saves its training state about once a minute, packed apart into
+  ``OUT/gpu-checkpoints.tar.gz``: a fit longer than one call (kgcnn's 1000-epoch MEGNet: 15 minutes on an
+  H200) goes on in the next call from its last save, and ends as an unstopped fit would;
 - at ``--deadline`` seconds the fits still running get SIGTERM (the runner keeps every finished fit), the
   report is rebuilt from all the records (``report.md``, Matbench results files), and everything is packed
   a last time.
@@ -42,14 +45,20 @@ from pathlib import Path
 
 PACK_EVERY_S = 30
 ARCHIVE = "gpu-results.tar.gz"
+STATES_ARCHIVE = "gpu-checkpoints.tar.gz"
 
 
-def _pack(run: Path, out: Path) -> None:
-    """Pack the run folder into ``out/ARCHIVE`` atomically (a reader never sees half an archive)."""
-    partial = out / (ARCHIVE + ".partial")
-    with tarfile.open(partial, "w:gz") as archive:
-        archive.add(run, arcname=run.name)
-    partial.replace(out / ARCHIVE)
+def _pack(run: Path, out: Path, states: Path | None = None) -> None:
+    """Pack the run folder into ``out/ARCHIVE`` atomically (a reader never sees half an archive), and the
+    training states of unfinished fits into ``out/STATES_ARCHIVE`` (apart: the device tool returns files of
+    at most 16 MB, and a large network's states must not cost the results)."""
+    for folder, name, arcname in ((run, ARCHIVE, run.name), (states, STATES_ARCHIVE, "checkpoints")):
+        if folder is None or not folder.exists():
+            continue
+        partial = out / (name + ".partial")
+        with tarfile.open(partial, "w:gz") as archive:
+            archive.add(folder, arcname=arcname, filter=lambda info: None if ".partial-" in info.name else info)
+        partial.replace(out / name)
 
 
 def _start_fit(args, model: str, fold: int, run: Path, logs: Path):
@@ -59,6 +68,8 @@ def _start_fit(args, model: str, fold: int, run: Path, logs: Path):
                "--seed", str(args.seed)]
     if args.quick:
         command.append("--quick")
+    if args.checkpoints:
+        command += ["--checkpoints", str(Path(args.checkpoints).resolve())]
     log = open(logs / f"{model}__fold{fold}.log", "w")
     # a session of its own: SIGTERM at the deadline reaches the fit's worker processes too
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True), log
@@ -138,6 +149,10 @@ def main(argv=None):
                              "only two folders down)")
     parser.add_argument("--deadline", type=float, default=480.0,
                         help="seconds after which unfinished fits are stopped and the results packed")
+    parser.add_argument("--checkpoints", default=None, metavar="DIR",
+                        help="the fits save their training state in DIR about once a minute (the runner's "
+                        "--checkpoints), packed into OUT/gpu-checkpoints.tar.gz: unpack it into DIR and carry DIR "
+                        "to the next call, and a fit stopped at this call's deadline goes on from there")
     parser.add_argument("--quick", action="store_true", help="the runner's --quick (5 epochs): a rehearsal")
     args = parser.parse_args(argv)
 
@@ -153,6 +168,7 @@ def main(argv=None):
         sys.exit(f"--device {args.device}: torch {torch.__version__} sees no GPU; use --device cpu to rehearse.")
     print(f"torch {torch.__version__}, device {args.device}"
           + (f" ({torch.cuda.get_device_name()})" if args.device.startswith("cuda") else ""), flush=True)
+    states = Path(args.checkpoints).resolve() if args.checkpoints else None
     monitor = _monitor_gpu(logs)
     pending = _planned_fits(args)
     limit = args.max_running or len(pending)
@@ -172,7 +188,7 @@ def main(argv=None):
                 fits[(model, fold)] = _start_fit(args, model, fold, run, logs)
                 print(f"  {elapsed:4.0f} s: started {model} fold {fold}", flush=True)
             if elapsed - last_pack > PACK_EVERY_S:
-                _pack(run, out)
+                _pack(run, out, states)
                 last_pack = elapsed
             time.sleep(2)
     finally:
@@ -186,7 +202,7 @@ def main(argv=None):
     for model, fold in pending:
         print(f"  {model} fold {fold}: not started before the deadline", flush=True)
     print(_report(args, run), flush=True)
-    _pack(run, out)
+    _pack(run, out, states)
     print(f"packed into {out / ARCHIVE} after {time.monotonic() - start:.0f} s", flush=True)
 
 

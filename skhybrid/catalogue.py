@@ -483,7 +483,8 @@ def resolve_models(models) -> dict:
     return dict(zip(names, entries))
 
 
-def build(name, *, seed: int = 0, quick: bool = False, device: str = "auto", task_type: str = "regression"):
+def build(name, *, seed: int = 0, quick: bool = False, device: str = "auto", task_type: str = "regression",
+          checkpoint_dir=None):
     """A fresh, unfitted estimator for a catalogue name, with ``device`` set on every graph network.
 
     Parameters
@@ -500,6 +501,9 @@ def build(name, *, seed: int = 0, quick: bool = False, device: str = "auto", tas
     task_type : {"regression", "classification"}, default="regression"
         ``"classification"`` builds the entry's classifier (``ValueError`` for an entry without one,
         listing those that have one).
+    checkpoint_dir : str or Path, optional
+        ``checkpoint_dir`` of every graph network inside: a stopped fit goes on from its last saved epoch
+        (:class:`~skhybrid.models.GraphRegressor`).
 
     Returns
     -------
@@ -521,6 +525,8 @@ def build(name, *, seed: int = 0, quick: bool = False, device: str = "auto", tas
     paths = graph_regressor_paths(model) if hasattr(model, "get_params") else []
     if paths:
         model.set_params(**{f"{path}device": device for path in paths})
+        if checkpoint_dir is not None:
+            model.set_params(**{f"{path}checkpoint_dir": str(checkpoint_dir) for path in paths})
     if hasattr(model, "get_params"):
         from .featurizers._pretrained import CHGNetFeaturizer
 

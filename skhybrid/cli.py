@@ -63,7 +63,7 @@ def _benchmark(args) -> int:
                     out=args.out, data_dir=args.data_dir, tune=args.tune, device=args.device, seed=args.seed,
                     quick=args.quick, force=args.force, progress=not args.no_progress, threads=args.threads,
                     intervals=args.intervals, task_type=args.task_type, classify_above=args.classify_above,
-                    n_jobs=args.n_jobs, store=args.store, aux_targets=args.aux_targets)
+                    n_jobs=args.n_jobs, store=args.store, aux_targets=args.aux_targets, checkpoints=args.checkpoints)
     if args.dask is None:
         results = run_benchmark(task, **settings)
     else:
@@ -358,6 +358,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--dask", default=None, metavar="SCHEDULER",
                        help="run the fits on a Dask cluster: its scheduler's address (tcp://host:8786), or "
                             "'local' for a LocalCluster of --n-jobs workers")
+    bench.add_argument("--checkpoints", default=None, metavar="FOLDER",
+                       help="save every graph network's training state in FOLDER about once a minute, so that a "
+                       "fit stopped mid-way (a kill, a time limit, Ctrl-C) goes on from its last saved epoch when "
+                       "the same command runs again")
     bench.add_argument("--store", default=None, metavar="FOLDER",
                        help="keep structure descriptors and crystal graphs in on-disk stores in FOLDER: each "
                             "structure is featurized once for every fold, model and later run, and graphs are "

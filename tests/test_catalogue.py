@@ -22,6 +22,12 @@ def test_every_entry_builds_clones_and_has_a_valid_search_space(name):
     assert all(value == 3 for value in seeds.values()), seeds
     devices = {key: value for key, value in model.get_params(deep=True).items() if key.endswith("__device")}
     assert all(value == "cpu" for value in devices.values())
+    # --checkpoints reaches every graph network (and nothing else)
+    saved = build(name, quick=True, checkpoint_dir="ckpt").get_params(deep=True)
+    networks = {key[:-len("device")] for key, value in saved.items()
+                if key.endswith("device") and f"{key[:-len('device')]}checkpoint_dir" in saved}
+    assert all(saved[f"{path}checkpoint_dir"] == "ckpt" for path in networks)
+    assert not networks or not any(key.endswith("checkpoint_dir") and value is None for key, value in saved.items())
     space = search_space(name)
     if space:
         check_search_space(build(name), space)

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from skhybrid.benchmark import load_records, run_benchmark
+from skhybrid.models._checkpoint import TrainingCheckpoint
 from skhybrid.benchmark._runner import COMPONENT_PREFIX
 from skhybrid.utils._testing import write_crystal_folder
 
@@ -165,6 +166,48 @@ def test_report_is_rewritten_after_each_fold_and_marks_missing_and_quick_runs(cr
     # a run of chosen pairs (benchmarks/bench_gpu.py --fits) lists only those it asked for
     write_report(out, results, bench, expected=[("dummy", 0), ("rf-magpie", 1), ("rf-magpie", 2)], quick=True)
     assert "Incomplete**: 1 of 3 (model, fold) fits are missing (rf-magpie fold 2)" in (out / "report.md").read_text()
+
+
+def test_checkpoints_change_no_result_and_are_gone_when_the_fits_end(crystal_folder, tmp_path, monkeypatch):
+    # a network's fit that saves its state (--checkpoints) computes what one that does not computes
+    from skhybrid.models import _base
+
+    monkeypatch.setattr(_base, "CHECKPOINT_INTERVAL_S", 0.0)  # a save at every epoch
+    saves = []
+    monkeypatch.setattr(TrainingCheckpoint, "save", lambda self, net, _save=TrainingCheckpoint.save: (
+        saves.append(len(net.history)), _save(self, net)))
+    out = tmp_path / "checkpointed"
+    models = ["cgcnn"]
+    _run(crystal_folder, tmp_path / "plain", models=models)
+    _run(crystal_folder, out, models=models, checkpoints=tmp_path / "states")
+    for name, frame in _predictions(tmp_path / "plain").items():
+        pd.testing.assert_frame_equal(_predictions(out)[name], frame)
+    assert not list((tmp_path / "states").glob("*.pt"))
+    assert saves == [1, 2, 3, 4, 5] * 3  # three folds of five epochs (--quick)
+    assert all("resumed_from_epoch" not in json.loads(p.read_text()) for p in (out / "records").glob("*.json"))
+
+
+def test_a_killed_fit_goes_on_from_its_checkpoint_and_its_record_says_so(crystal_folder, tmp_path, monkeypatch):
+    from skhybrid.models import _base
+
+    monkeypatch.setattr(_base, "CHECKPOINT_INTERVAL_S", 0.0)
+    original = TrainingCheckpoint.save
+
+    def save_then_die_at_epoch_3(self, net):
+        original(self, net)
+        if len(net.history) == 3:
+            raise SystemExit("killed")  # as a kill between epochs would stop the process
+
+    monkeypatch.setattr(TrainingCheckpoint, "save", save_then_die_at_epoch_3)
+    with pytest.raises(SystemExit):
+        _run(crystal_folder, tmp_path / "run", models=["cgcnn"], checkpoints=tmp_path / "states")
+    monkeypatch.setattr(TrainingCheckpoint, "save", original)
+    _run(crystal_folder, tmp_path / "run", models=["cgcnn"], checkpoints=tmp_path / "states")
+    _run(crystal_folder, tmp_path / "plain", models=["cgcnn"])
+    pd.testing.assert_frame_equal(_predictions(tmp_path / "run")["cgcnn__fold0.csv"],
+                                  _predictions(tmp_path / "plain")["cgcnn__fold0.csv"])
+    record = json.loads((tmp_path / "run" / "records" / "cgcnn__fold0.json").read_text())
+    assert record["resumed_from_epoch"] == 3 and record["epochs"] == 5
 
 
 def test_fusion_models_save_their_parts_predictions(crystal_folder, tmp_path):

@@ -336,11 +336,16 @@ def _machine(device="cpu") -> dict:
 
 
 def _training_summary(model) -> dict:
-    """Epochs run and the epoch kept, for a graph network (alone or at the end of a Pipeline)."""
+    """Epochs run and the epoch kept, for a graph network (alone or at the end of a Pipeline); for a fit
+    that went on from a checkpoint, the epoch it went on from (``fit_s`` then counts only the epochs after)."""
     final = model.steps[-1][1] if hasattr(model, "steps") else model
-    if hasattr(final, "best_epoch_") and hasattr(final, "net_"):
-        return {"epochs": len(final.net_.history), "best_epoch": int(final.best_epoch_)}
-    return {}
+    if not (hasattr(final, "best_epoch_") and hasattr(final, "net_")):
+        return {}
+    summary = {"epochs": len(final.net_.history), "best_epoch": int(final.best_epoch_)}
+    checkpoint = dict(final.net_.callbacks_).get("training_checkpoint")
+    if getattr(checkpoint, "resumed_from_", 0):
+        summary["resumed_from_epoch"] = int(checkpoint.resumed_from_)
+    return summary
 
 
 def _metrics(y_true, y_pred) -> dict:
@@ -366,7 +371,7 @@ def _probability_columns(proba, classes) -> dict:
 def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BENCHMARK, folds=None,
                   out="benchmark-results", data_dir=None, tune=0, device="auto", seed=0, quick=False, force=False,
                   progress=True, threads=1, intervals=None, task_type="auto", classify_above=None,
-                  n_jobs=None, store=None, aux_targets=None) -> pd.DataFrame:
+                  n_jobs=None, store=None, aux_targets=None, checkpoints=None) -> pd.DataFrame:
     """Run (or resume) a benchmark; return one row per (model, fold) with its metrics.
 
     For each model and fold: fit on the fold's training samples, predict its
@@ -418,6 +423,11 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
         ``"split:residual"``; ``"absolute"`` by default). Coverage and width at each of
         :data:`INTERVAL_LEVELS` go into the records and the report. Without it, models that give a
         spread (seed ensembles, late fusion) are scored on their Gaussian spread intervals. Regression only.
+    checkpoints : str or Path, optional
+        A folder where every graph network saves its training state about once a minute
+        (``checkpoint_dir``): a fit stopped by a kill, a time limit or a Ctrl-C goes on from its last
+        saved epoch when the benchmark is run again, and ends as it would have unstopped. Finer than
+        the (model, fold) resumption, for fits longer than a session.
     task_type : {"auto", "regression", "classification"}, default="auto"
         For ``data``: what the target is (see :func:`load_benchmark_data`). Matbench tasks have their own;
         for classification every model is built as its catalogue entry's classifier.
@@ -505,7 +515,8 @@ def run_benchmark(task=None, *, data=None, target=None, cv=5, models=DEFAULT_BEN
     # the runner's bar stays; the steps inside a fit (features, graphs, epochs, internal folds) show
     # their own bars beneath it while they run
     settings = dict(seed=seed, quick=quick, device=device, task_type=bench.task_type, tune=tune,
-                    conformal=conformal, threads=threads, store=None if store is None else str(Path(store).resolve()))
+                    conformal=conformal, threads=threads, store=None if store is None else str(Path(store).resolve()),
+                    checkpoints=None if checkpoints is None else str(Path(checkpoints).resolve()))
 
     def job(name, fold):
         train, test = bench.folds[fold]
@@ -607,7 +618,7 @@ def _fit_and_score_alone(*args, **kwargs):
 
 def fit_and_score(entry, name, fold, X_train, y_train, X_test, y_test, test_ids, auxiliary_train=None, *,
                   seed=0, quick=False, device="auto", task_type="regression", tune=0, conformal=None, threads=1,
-                  store=None):
+                  store=None, checkpoints=None):
     """Fit one catalogue entry (or its name) on a fold's training samples, predict and score its test samples.
 
     What the runner does for each (model, fold), as a function of its inputs alone, so that it can run
@@ -622,7 +633,7 @@ def fit_and_score(entry, name, fold, X_train, y_train, X_test, y_test, test_ids,
     if isinstance(entry, str):
         entry = CATALOGUE[entry]
     with torch_threads(threads):
-        model = build(entry, seed=seed, quick=quick, device=device, task_type=task_type)
+        model = build(entry, seed=seed, quick=quick, device=device, task_type=task_type, checkpoint_dir=checkpoints)
         if auxiliary_train is not None:
             set_auxiliary_targets(model, X_train, auxiliary_train)
         if store is not None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import inspect
+import os
 from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -20,6 +22,7 @@ from .._config import get_config
 from ..utils._device import resolve_device as _resolve_device
 from ..utils._validation import format_indices
 from ._callbacks import EpochProgressBar, LinearDecay, SmoothedValidLoss, StopOnDivergence
+from ._checkpoint import TrainingCheckpoint, fit_fingerprint
 from ._data import GraphDataset, GraphSizes, check_graphs, check_targets
 from ._loss import MaskedMultiTaskLoss
 
@@ -29,6 +32,10 @@ __all__ = ["GraphEstimator", "GraphRegressor"]
 PASSTHROUGH_PREFIXES = ("module__", "optimizer__", "iterator_train__", "iterator_valid__", "callbacks__")
 #: module arguments the estimator fills in from the data
 DATA_SIZE_ARGUMENTS = ("n_node_features", "n_edge_features", "n_global_features", "n_angle_features", "n_targets")
+
+
+#: seconds between two saves of a fit's state with ``checkpoint_dir`` (tests set 0: every epoch)
+CHECKPOINT_INTERVAL_S = 60.0
 
 
 class GraphEstimator(BaseEstimator):
@@ -58,6 +65,7 @@ class GraphEstimator(BaseEstimator):
         "validation_smoothing": [Interval(Real, 0, 1, closed="left")],
         "device": [str],
         "accelerate": ["boolean", dict, None],
+        "checkpoint_dir": [str, os.PathLike, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
@@ -65,8 +73,8 @@ class GraphEstimator(BaseEstimator):
 
     def __init__(self, module=None, *, loss="mae", task_weights=None, max_epochs=300, batch_size=64, lr=1e-3,
                  weight_decay=0.0, optimizer=torch.optim.AdamW, lr_schedule="plateau", validation_fraction=0.1,
-                 patience=30, validation_smoothing=0.0, device="auto", accelerate=None, random_state=None, verbose=0,
-                 callbacks=None, **kwargs):
+                 patience=30, validation_smoothing=0.0, device="auto", accelerate=None, checkpoint_dir=None,
+                 random_state=None, verbose=0, callbacks=None, **kwargs):
         self.module = module
         self.loss = loss
         self.task_weights = task_weights
@@ -81,6 +89,7 @@ class GraphEstimator(BaseEstimator):
         self.validation_smoothing = validation_smoothing
         self.device = device
         self.accelerate = accelerate
+        self.checkpoint_dir = checkpoint_dir
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
@@ -181,7 +190,8 @@ class GraphEstimator(BaseEstimator):
 
         dataset = self._dataset(graphs, y_encoded, self._input_fields(module))
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        net = self._build_net(module, module_kwargs, sizes, seed, accelerator=accelerator)
+        net = self._build_net(module, module_kwargs, sizes, seed, accelerator=accelerator,
+                              checkpoint=self._checkpoint(graphs, y_encoded, accelerator))
         cuda_devices = [torch.cuda.current_device()] if self.device_.startswith("cuda") else []
         with torch.random.fork_rng(devices=cuda_devices):
             torch.manual_seed(seed)
@@ -203,6 +213,16 @@ class GraphEstimator(BaseEstimator):
             self._restore_network(module.state_dict(), accelerator.unwrap_model(net.criterion_).state_dict())
             self.net_.history = history
         return self
+
+    def _checkpoint(self, graphs, y_encoded, accelerator):
+        """The :class:`TrainingCheckpoint` of this fit when ``checkpoint_dir`` is set, else None."""
+        if self.checkpoint_dir is None:
+            return None
+        if accelerator is not None:
+            raise ValueError(f"{type(self).__name__}: checkpoint_dir does not work with accelerate (each process "
+                             "would save its own state); use one of them, or Accelerate's own save_state.")
+        name = f"{type(self).__name__}-{fit_fingerprint(self, graphs, y_encoded)[:24]}.pt"
+        return TrainingCheckpoint(Path(self.checkpoint_dir) / name, min_interval_s=CHECKPOINT_INTERVAL_S)
 
     def _accelerator(self):
         """The ``accelerate.Accelerator`` that ``accelerate`` asks for, or None."""
@@ -309,7 +329,7 @@ class GraphEstimator(BaseEstimator):
     def _dataset(self, graphs, y, fields):
         return GraphDataset(graphs, y, fields or tuple(graphs[0].keys()), self.global_mean_, self.global_scale_)
 
-    def _build_net(self, module, module_kwargs, sizes, seed, accelerator=None):
+    def _build_net(self, module, module_kwargs, sizes, seed, accelerator=None, checkpoint=None):
         prefixed = self._prefixed_params()
         passthrough = {key: value for key, value in prefixed.items() if not key.startswith("module__")}
         validate = self.validation_fraction > 0
@@ -337,6 +357,8 @@ class GraphEstimator(BaseEstimator):
         if get_config()["show_progress"] and not self.verbose and main_process:
             callbacks.append(("epoch_progress", EpochProgressBar(f"{type(self).__name__} epochs")))
         callbacks.extend(self.callbacks or [])
+        if checkpoint is not None:  # last: it saves the others' state and restores it after they start
+            callbacks.append(("training_checkpoint", checkpoint))
         generator = torch.Generator().manual_seed(seed)
         net_kwargs = dict(
             module=module,
@@ -471,6 +493,16 @@ class GraphRegressor(RegressorMixin, GraphEstimator):
         Accelerate's device. The fitted estimator holds a plain network on
         the trained weights (it saves, loads and predicts as usual). Needs
         ``pip install "skhybrid[accelerate]"``.
+    checkpoint_dir : str, path or None, default=None
+        A folder where the fit saves its state (weights, optimiser, epoch
+        table, schedule, early stopping, random generators) at the end of
+        an epoch, at most once a minute. A fit of the same settings on the
+        same data that finds its file there goes on from the saved epoch
+        and, on the same machine, ends with the weights of a fit never
+        stopped; a finished fit deletes its file. The file's name is a
+        fingerprint of the settings and the data, so one folder serves
+        many fits. For fits longer than a session, a GPU call or the
+        patience of a shared machine. Not with ``accelerate``.
     random_state : int, RandomState or None, default=None
         Seeds weights, shuffling, dropout and the validation split; an int
         gives identical predictions on a rerun on the same machine with one

@@ -69,6 +69,11 @@ class EpochProgressBar(Callback):
 
         self.bar_ = progress_bar(total=net.max_epochs, desc=self.desc, unit="epoch")
 
+    def on_resume(self, net):
+        # the bar goes on from the saved epoch; its rate counts only this run's epochs
+        self.bar_.n = self.bar_.initial = self.bar_.last_print_n = len(net.history)
+        self.bar_.refresh()
+
     def on_epoch_end(self, net, **kwargs):
         row = net.history[-1]
         shown = {key: f"{row[key]:.4g}" for key in ("train_loss", "valid_loss") if key in row}
