@@ -208,6 +208,8 @@ def test_a_killed_fit_goes_on_from_its_checkpoint_and_its_record_says_so(crystal
                                   _predictions(tmp_path / "plain")["cgcnn__fold0.csv"])
     record = json.loads((tmp_path / "run" / "records" / "cgcnn__fold0.json").read_text())
     assert record["resumed_from_epoch"] == 3 and record["epochs"] == 5
+    plain = json.loads((tmp_path / "plain" / "records" / "cgcnn__fold0.json").read_text())
+    assert "resumed_from_epoch" not in plain and 0 < plain["epochs_s"] <= plain["fit_s"]  # epochs are part of a fit
 
 
 def test_fusion_models_save_their_parts_predictions(crystal_folder, tmp_path):

@@ -336,12 +336,15 @@ def _machine(device="cpu") -> dict:
 
 
 def _training_summary(model) -> dict:
-    """Epochs run and the epoch kept, for a graph network (alone or at the end of a Pipeline); for a fit
-    that went on from a checkpoint, the epoch it went on from (``fit_s`` then counts only the epochs after)."""
+    """Epochs run, the epoch kept and the seconds spent in epochs, for a graph network (alone or at the end
+    of a Pipeline); for a fit that went on from a checkpoint, the epoch it went on from (``fit_s`` then
+    counts only this piece, ``epochs_s`` every piece)."""
     final = model.steps[-1][1] if hasattr(model, "steps") else model
     if not (hasattr(final, "best_epoch_") and hasattr(final, "net_")):
         return {}
-    summary = {"epochs": len(final.net_.history), "best_epoch": int(final.best_epoch_)}
+    history = final.net_.history
+    summary = {"epochs": len(history), "best_epoch": int(final.best_epoch_),
+               "epochs_s": round(float(sum(row.get("dur", 0.0) for row in history)), 1)}
     checkpoint = dict(final.net_.callbacks_).get("training_checkpoint")
     if getattr(checkpoint, "resumed_from_", 0):
         summary["resumed_from_epoch"] = int(checkpoint.resumed_from_)
