@@ -140,7 +140,8 @@ def _fit(args) -> int:
     if task_type == "classification" and args.interval is not None:
         raise ValueError("--interval gives prediction intervals of a regression; a classifier gives "
                          "probabilities instead (skhybrid predict writes them).")
-    model = build(args.model, seed=args.seed, quick=args.quick, device=args.device, task_type=task_type)
+    model = build(args.model, seed=args.seed, quick=args.quick, device=args.device, task_type=task_type,
+                  checkpoint_dir=args.checkpoints)
     if aux_targets:
         auxiliary = _auxiliary_targets(data, aux_targets, task_type)[keep]
         if not set_auxiliary_targets(model, [data.structures[i] for i in keep], auxiliary):
@@ -390,6 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--seed", type=int, default=0, help="random_state (default: 0)")
     fit.add_argument("--device", default="auto", help="torch device (default: auto)")
     fit.add_argument("--quick", action="store_true", help="short training, to check a setup")
+    fit.add_argument("--checkpoints", default=None, metavar="FOLDER",
+                     help="save the graph networks' training state in FOLDER about once a minute: the same command "
+                     "run again after a stop goes on from the last saved epoch")
     fit.add_argument("--interval", type=float, nargs="+", default=None, metavar="LEVEL",
                      help="also calibrate conformal prediction intervals at these confidence levels (e.g. 0.9), "
                      "for `skhybrid predict --interval`")

@@ -188,6 +188,15 @@ def test_user_data_benchmark_fit_and_predict(tmp_path, cif_folder, capsys):
     assert "s03.cif" in capsys.readouterr().out
 
 
+def test_fit_with_checkpoints_trains_the_networks_through_them(tmp_path, cif_folder):
+    states = tmp_path / "states"
+    assert main(["fit", "cgcnn", "--data", str(cif_folder), "--target", "peak", "--quick", "--checkpoints",
+                 str(states), "--out", str(tmp_path / "model.skh"), "--no-progress"]) == 0
+    model = skhybrid.load_model(tmp_path / "model.skh")
+    assert model.get_params()["gnn__checkpoint_dir"] == str(states)
+    assert not list(states.glob("*.pt"))  # the finished fit left nothing to resume
+
+
 def test_tuning_inside_each_training_fold(tmp_path, cif_folder):
     out = tmp_path / "tuned"
     assert main(["benchmark", "--data", str(cif_folder), "--target", "peak", "--cv", "2", "--tune", "2",

@@ -107,3 +107,28 @@ def test_a_benchmark_record_names_the_gpu_it_ran_on():
     expected = torch.cuda.get_device_name() if DEVICE.startswith("cuda") else None
     assert _machine(DEVICE).get("gpu") == expected
     assert "gpu" not in _machine("cpu")
+
+
+def test_a_fit_stopped_on_the_gpu_goes_on_there_or_on_the_cpu(data, tmp_path, monkeypatch):
+    # a GPU call ends at its limit; the fit goes on in the next call, or on a machine without a GPU
+    from skorch.callbacks import Callback
+
+    from skhybrid.models import _base
+
+    monkeypatch.setattr(_base, "CHECKPOINT_INTERVAL_S", 0.0)
+
+    class Stop(Callback):
+        def on_epoch_begin(self, net, **kwargs):
+            if len(net.history) == 3:
+                raise RuntimeError("the call's limit")
+
+    _, graphs, y = data
+    unstopped = NETWORKS["megnet"]().set_params(device=DEVICE).fit(graphs, y).predict(graphs)
+    for goes_on_with in (DEVICE, "cpu"):
+        folder = tmp_path / goes_on_with
+        with pytest.raises(RuntimeError, match="limit"):
+            NETWORKS["megnet"]().set_params(device=DEVICE, checkpoint_dir=folder, callbacks=[Stop()]).fit(graphs, y)
+        resumed = NETWORKS["megnet"]().set_params(device=goes_on_with, checkpoint_dir=folder).fit(graphs, y)
+        assert dict(resumed.net_.callbacks_)["training_checkpoint"].resumed_from_ == 2
+        assert {p.device.type for p in resumed.net_.module_.parameters()} == {torch.device(goes_on_with).type}
+        np.testing.assert_allclose(resumed.predict(graphs), unstopped, rtol=1e-3, atol=1e-3 * np.std(y))
