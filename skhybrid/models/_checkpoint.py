@@ -112,6 +112,8 @@ class TrainingCheckpoint(Callback):
         self.last_save_ = time.monotonic()
         self.resumed_from_ = 0
         path = Path(self.path)
+        for partial in path.parent.glob(path.name + ".partial-*"):  # a save cut short by a kill
+            partial.unlink(missing_ok=True)
         if not path.exists():
             return
         try:

@@ -147,8 +147,11 @@ def test_an_unreadable_file_says_to_delete_it(data, tmp_path):
                        callbacks=[Crash(1)]).fit(X, y)
     (path,) = tmp_path.glob("*.pt")
     path.write_bytes(b"not a checkpoint")
+    cut_short = path.with_name(path.name + ".partial-12345")  # a save a kill interrupted: cleared at the start
+    cut_short.write_bytes(b"half")
     with pytest.raises(ValueError, match="not a readable training checkpoint.*delete it"):
         model.fit(X, y)
+    assert not cut_short.exists()
 
 
 def test_checkpoints_and_accelerate_exclude_each_other(data, tmp_path):
