@@ -29,6 +29,10 @@ __all__ = ["TrainingCheckpoint", "fit_fingerprint"]
 
 FORMAT_VERSION = 1
 
+#: numpy scalars (data, not code) that files written before numbers were made plain may hold
+_NUMPY_SCALARS = [np.dtype, getattr(np, "_core", getattr(np, "core", None)).multiarray.scalar,
+                  *{type(np.dtype(kind)) for kind in ("float64", "float32", "int64", "int32", "bool")}]
+
 #: settings that do not change what a fit computes, left out of the fingerprint
 _NOT_FINGERPRINTED = ("checkpoint_dir", "verbose", "callbacks", "device")
 
@@ -90,11 +94,11 @@ class TrainingCheckpoint(Callback):
         state = dict(
             format_version=FORMAT_VERSION,
             epochs=len(net.history),
-            history=net.history.to_list(),
+            history=_plain(net.history.to_list()),
             module=net.module_.state_dict(),
             optimizer=net.optimizer_.state_dict(),
             criterion=net.criterion_.state_dict(),
-            callbacks={name: _callback_state(callback) for name, callback in net.callbacks_},
+            callbacks={name: _plain(_callback_state(callback)) for name, callback in net.callbacks_},
             rng=dict(torch=torch.get_rng_state(),
                      cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
                      shuffle=_shuffle_generator(net).get_state()),
@@ -117,10 +121,11 @@ class TrainingCheckpoint(Callback):
         if not path.exists():
             return
         try:
-            state = torch.load(path, map_location=net.device, weights_only=False)
-        except Exception as error:  # a file cut short by a crash outside the atomic write, or not ours
-            raise ValueError(f"{path}: not a readable training checkpoint ({error}); delete it to train from "
-                             "the start.") from error
+            with torch.serialization.safe_globals(_NUMPY_SCALARS):
+                state = torch.load(path, map_location=net.device, weights_only=True)
+        except Exception as error:  # a file cut short outside the atomic write, or not ours (or not safe)
+            raise ValueError(f"{path}: not a readable training checkpoint ({type(error).__name__}); delete it to "
+                             "train from the start.") from error
         if state.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"{path}: checkpoint format {state.get('format_version')} is not this version's "
                              f"({FORMAT_VERSION}); delete it to train from the start.")
@@ -142,6 +147,18 @@ class TrainingCheckpoint(Callback):
         if len(net.history) > net.max_epochs:
             net.history.pop()
             raise KeyboardInterrupt
+
+
+def _plain(value):
+    """``value`` with numpy scalars made Python numbers: the file then loads with ``weights_only=True``
+    (tensors and plain containers only), so that reading a checkpoint runs no code from it."""
+    if isinstance(value, dict):
+        return type(value)((key, _plain(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(item) for item in value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def _shuffle_generator(net) -> torch.Generator:

@@ -152,6 +152,10 @@ def test_an_unreadable_file_says_to_delete_it(data, tmp_path):
     with pytest.raises(ValueError, match="not a readable training checkpoint.*delete it"):
         model.fit(X, y)
     assert not cut_short.exists()
+    # a file that would run code when read (a pickled object of any class) is refused, not run
+    torch.save({"format_version": 1, "module": Crash(1)}, path)
+    with pytest.raises(ValueError, match="not a readable training checkpoint"):
+        model.fit(X, y)
 
 
 def test_checkpoints_and_accelerate_exclude_each_other(data, tmp_path):
