@@ -158,7 +158,7 @@ def main(argv=None):
 
     start = time.monotonic()
     out = Path(args.out).resolve()
-    run = Path(args.work).resolve() / f"gpu-{args.task}"
+    run = Path(args.work).resolve() / f"{args.task}-gpu"
     logs = run / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
