@@ -191,7 +191,7 @@ class GraphEstimator(BaseEstimator):
         dataset = self._dataset(graphs, y_encoded, self._input_fields(module))
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         net = self._build_net(module, module_kwargs, sizes, seed, accelerator=accelerator,
-                              checkpoint=self._checkpoint(graphs, y_encoded, accelerator))
+                              checkpoint=self._checkpoint(graphs, y_encoded, seed, accelerator))
         cuda_devices = [torch.cuda.current_device()] if self.device_.startswith("cuda") else []
         with torch.random.fork_rng(devices=cuda_devices):
             torch.manual_seed(seed)
@@ -214,14 +214,14 @@ class GraphEstimator(BaseEstimator):
             self.net_.history = history
         return self
 
-    def _checkpoint(self, graphs, y_encoded, accelerator):
+    def _checkpoint(self, graphs, y_encoded, seed, accelerator):
         """The :class:`TrainingCheckpoint` of this fit when ``checkpoint_dir`` is set, else None."""
         if self.checkpoint_dir is None:
             return None
         if accelerator is not None:
             raise ValueError(f"{type(self).__name__}: checkpoint_dir does not work with accelerate (each process "
                              "would save its own state); use one of them, or Accelerate's own save_state.")
-        name = f"{type(self).__name__}-{fit_fingerprint(self, graphs, y_encoded)[:24]}.pt"
+        name = f"{type(self).__name__}-{fit_fingerprint(self, graphs, y_encoded, seed)[:24]}.pt"
         return TrainingCheckpoint(Path(self.checkpoint_dir) / name, min_interval_s=CHECKPOINT_INTERVAL_S)
 
     def _accelerator(self):

@@ -37,10 +37,17 @@ _NUMPY_SCALARS = [np.dtype, getattr(np, "_core", getattr(np, "core", None)).mult
 _NOT_FINGERPRINTED = ("checkpoint_dir", "verbose", "callbacks", "device")
 
 
-def fit_fingerprint(estimator, graphs, y) -> str:
-    """A hex digest of the estimator's settings and the training data (targets and graph sizes)."""
+def fit_fingerprint(estimator, graphs, y, seed=None) -> str:
+    """A hex digest of the estimator's settings and the training data (targets and graph sizes).
+
+    ``seed`` is the seed the fit drew from its ``random_state``: it stands for a ``random_state`` that
+    is a ``RandomState``, whose repr shows its address rather than its state. (Another parameter whose
+    repr holds an address gives a new fingerprint each time: such a fit starts afresh, never wrongly.)
+    """
     digest = hashlib.sha256()
     params = estimator.get_params(deep=False)
+    if isinstance(params.get("random_state"), np.random.RandomState):
+        params["random_state"] = f"seed {seed}"
     for name in sorted(params):
         if name not in _NOT_FINGERPRINTED:
             digest.update(f"{name}={params[name]!r};".encode())

@@ -128,6 +128,20 @@ def test_other_settings_or_data_do_not_resume_a_file(data, tmp_path):
     assert len(list(tmp_path.glob("*.pt"))) == 1  # the stopped fit's file waits for its own fit
 
 
+def test_random_state_objects_are_told_apart_by_the_seed_they_give(data, tmp_path):
+    # a RandomState prints its address, not its state: the seed drawn from it tells the fits apart
+    X, y = data
+
+    def fit(state, **extra):
+        return CGCNNRegressor(max_epochs=5, random_state=np.random.RandomState(state), device="cpu",
+                              checkpoint_dir=tmp_path, **extra).fit(X, y)
+
+    with pytest.raises(RuntimeError):
+        fit(7, callbacks=[Crash(2)])
+    assert _resumed_from(fit(8)) == 0
+    assert _resumed_from(fit(7)) == 2
+
+
 def test_a_classifier_resumes_too(data, tmp_path):
     X, y = data
     labels = (np.asarray(y) > np.median(y)).astype(int)
