@@ -442,8 +442,13 @@ def main(argv=None) -> int:
         print(f"skhybrid {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        hint = ("; every finished (model, fold) is saved and the report is up to date: run the same command "
-                "again to resume") if args.command == "benchmark" else ""
+        hint = ""
+        if args.command == "benchmark":
+            hint = ("; every finished (model, fold) is saved and the report is up to date"
+                    + (", and each network in training has its last saved epoch in --checkpoints"
+                       if args.checkpoints else "") + ": run the same command again to resume")
+        elif args.command == "fit" and args.checkpoints:
+            hint = "; the networks' last saved epochs are in --checkpoints: run the same command again to go on"
         print(f"\nskhybrid {args.command}: interrupted{hint}.", file=sys.stderr)
         return 130
 

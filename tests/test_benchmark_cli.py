@@ -197,6 +197,17 @@ def test_fit_with_checkpoints_trains_the_networks_through_them(tmp_path, cif_fol
     assert not list(states.glob("*.pt"))  # the finished fit left nothing to resume
 
 
+def test_an_interrupted_run_with_checkpoints_says_where_the_epochs_are(tmp_path, monkeypatch, capsys):
+    import skhybrid.benchmark
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(skhybrid.benchmark, "run_benchmark", interrupted)
+    assert main(["benchmark", "matbench_phonons", "--checkpoints", str(tmp_path), "--no-progress"]) == 130
+    assert "last saved epoch in --checkpoints: run the same command again" in capsys.readouterr().err
+
+
 def test_tuning_inside_each_training_fold(tmp_path, cif_folder):
     out = tmp_path / "tuned"
     assert main(["benchmark", "--data", str(cif_folder), "--target", "peak", "--cv", "2", "--tune", "2",
