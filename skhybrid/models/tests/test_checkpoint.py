@@ -142,6 +142,21 @@ def test_random_state_objects_are_told_apart_by_the_seed_they_give(data, tmp_pat
     assert _resumed_from(fit(7)) == 2
 
 
+def test_learned_task_weights_resume_too(data, tmp_path):
+    # the criterion's own parameters (uncertainty weights of two targets) are part of the state
+    X, y = data
+    targets = np.column_stack([y, np.sqrt(y)])
+    make = lambda **extra: CGCNNRegressor(max_epochs=5, batch_size=8, random_state=0, device="cpu",  # noqa: E731
+                                          task_weights="uncertainty", module__hidden_channels=16, **extra)
+    with torch_threads(1):
+        straight = make().fit(X, targets)
+        resumed = _fit_stopped_then_resumed(make, X, targets, tmp_path, at=2)
+    np.testing.assert_array_equal(resumed.predict(X), straight.predict(X))
+    assert len(list(straight.net_.criterion_.parameters())) > 0
+    for saved, trained in zip(resumed.net_.criterion_.parameters(), straight.net_.criterion_.parameters()):
+        assert torch.equal(saved, trained)
+
+
 def test_a_classifier_resumes_too(data, tmp_path):
     X, y = data
     labels = (np.asarray(y) > np.median(y)).astype(int)
