@@ -399,7 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "for `skhybrid predict --interval`")
     fit.add_argument("--interval-method", default="cv+", metavar="METHOD[:SCORE]",
                      help="with --interval: cv+ (default; cv+1 fits), split (one fit, 20%% held out to "
-                     "calibrate) or jackknife+, optionally :std, :residual or :relative (proportional to the "
+                     "calibrate), jackknife+ or jackknife+-ab (30 bootstrap fits; holds the level for unstable models "
+                     "such as trees), optionally :std, :residual or :relative (proportional to the "
                      "prediction, for a positive target) for intervals that adapt")
     fit.add_argument("--task-type", default="auto", choices=["auto", "regression", "classification"],
                      help="what the target is (default: auto, classification for booleans or text labels)")

@@ -77,6 +77,7 @@ ESTIMATORS = [
     (HybridSearchCV(Ridge(), {"alpha": FloatDistribution(0.1, 10.0)}, n_trials=3, cv=3, random_state=0), {}),
     (ConformalRegressor(Ridge(), cv=3, confidence_level=0.5, random_state=0), {}),
     (ConformalRegressor(Ridge(), method="split", calibration_size=0.5, confidence_level=0.5, random_state=0), {}),
+    (ConformalRegressor(Ridge(), method="jackknife+-ab", n_resamplings=10, confidence_level=0.5, random_state=0), {}),
 ]
 EXPECTED = {id(estimator): failures for estimator, failures in ESTIMATORS}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -36,6 +37,17 @@ def _default_residual_model(X, random_state):
 
         return make_pipeline(MagpieFeaturizer(), forest)
     return forest
+
+
+@contextlib.contextmanager
+def _never_out_of_bag_quiet():
+    """MAPIE's warnings about samples drawn into every bootstrap sample (NaN rows in its averages),
+    replaced by one warning of ours at fit time that counts them and says what to do."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*belongs to every resamplings", category=UserWarning)
+        for message in ("invalid value encountered in divide", "Mean of empty slice"):
+            warnings.filterwarnings("ignore", message=message, category=RuntimeWarning)
+        yield
 
 
 def conformal_settings(spec, owner="intervals") -> dict:
@@ -75,6 +87,14 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
       ``1 - 2 alpha`` in theory, close to ``1 - alpha`` in practice.
     - ``"jackknife+"``: CV+ with one sample per fold: ``n + 1`` fits; only for
       cheap models.
+    - ``"jackknife+-ab"``: jackknife+-after-bootstrap (Kim, Xu & Barber 2020):
+      ``n_resamplings`` models on bootstrap samples; each sample is
+      calibrated by the mean of the models that did not see it, and a new
+      point is predicted by the mean of all of them. Every sample calibrates,
+      as in CV+, but the leave-one-out predictions are averages of many
+      models, so they disagree less than CV+'s fold models and the intervals
+      stay closer to the level asked; the point model becomes a bagged one.
+      ``n_resamplings`` fits.
 
     Conformity scores (``conformity_score``):
 
@@ -82,7 +102,7 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     - ``"std"``: ``|y - y_pred| / std``, with ``std`` from the model's own
       ``predict(X, return_std=True)`` (a :class:`~skhybrid.models.SeedEnsembleRegressor`,
       a :class:`~skhybrid.fusion.LateFusionRegressor`): the intervals widen
-      where the members disagree. Split and CV+.
+      where the members disagree. Split, CV+ and jackknife+(-ab).
     - ``"residual"``: ``|y - y_pred| / r(x)`` with ``r`` a model of the size of
       the residuals fitted on part of the calibration data (Lei et al. 2018;
       ``residual_estimator``, by default a random forest on Magpie features).
@@ -91,7 +111,7 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
       (Cordier et al. 2023): intervals proportional to the prediction, for a
       strictly positive target whose errors are a share of its size;
       asymmetric, as the signed errors are. The model's predictions must stay
-      positive too (a log target keeps them so). Split, CV+ and jackknife+.
+      positive too (a log target keeps them so). Every method.
       On phonons and jdft2d it did not beat constant widths around the same
       model (docs/benchmarks.md, "Prediction intervals").
 
@@ -99,7 +119,7 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     ----------
     estimator : estimator
         Any regressor: a Pipeline from Structures, a seed ensemble, a fusion model.
-    method : {"cv+", "split", "jackknife+"}, default="cv+"
+    method : {"cv+", "split", "jackknife+", "jackknife+-ab"}, default="cv+"
     conformity_score : {"absolute", "std", "residual", "relative"}, default="absolute"
         What is made exchangeable (see above; MAPIE's parameter of the same name).
     confidence_level : float or sequence of float, default=0.9
@@ -112,14 +132,16 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         The residual model of ``conformity_score="residual"``.
     residual_size : float, default=0.3
         Share of the calibration data that fits the residual model (``conformity_score="residual"``).
+    n_resamplings : int, default=30
+        Bootstrap models of ``"jackknife+-ab"`` (MAPIE's default; Kim et al. use 20-50).
     random_state : int, RandomState or None, default=None
         Seeds the folds and splits (the estimator keeps its own).
     n_jobs : int, default=None
-        Fold models fitted at once by ``"cv+"`` (MAPIE's joblib; ``None`` means 1).
+        Fold or bootstrap models fitted at once by the cross methods (MAPIE's joblib; ``None`` means 1).
 
     Attributes
     ----------
-    conformal_ : MAPIE ``SplitConformalRegressor`` or ``CrossConformalRegressor``
+    conformal_ : MAPIE ``SplitConformalRegressor``, ``CrossConformalRegressor`` or ``JackknifeAfterBootstrapRegressor``
         The fitted and calibrated intervals.
     confidence_levels_ : tuple of float
     n_calibration_ : int
@@ -143,19 +165,21 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"])],
-        "method": [StrOptions({"cv+", "split", "jackknife+"})],
+        "method": [StrOptions({"cv+", "split", "jackknife+", "jackknife+-ab"})],
         "conformity_score": [StrOptions({"absolute", "std", "residual", "relative"})],
         "confidence_level": [Interval(Real, 0, 1, closed="neither"), "array-like"],
         "cv": [Interval(Integral, 2, None, closed="left")],
         "calibration_size": [Interval(Real, 0, 1, closed="neither")],
         "residual_estimator": [HasMethods(["fit", "predict"]), None],
         "residual_size": [Interval(Real, 0, 1, closed="neither")],
+        "n_resamplings": [Interval(Integral, 2, None, closed="left")],
         "random_state": ["random_state"],
         "n_jobs": [Integral, None],
     }
 
     def __init__(self, estimator, *, method="cv+", conformity_score="absolute", confidence_level=0.9, cv=5,
-                 calibration_size=0.2, residual_estimator=None, residual_size=0.3, random_state=None, n_jobs=None):
+                 calibration_size=0.2, residual_estimator=None, residual_size=0.3, n_resamplings=30, random_state=None,
+                 n_jobs=None):
         self.estimator = estimator
         self.method = method
         self.conformity_score = conformity_score
@@ -164,6 +188,7 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         self.calibration_size = calibration_size
         self.residual_estimator = residual_estimator
         self.residual_size = residual_size
+        self.n_resamplings = n_resamplings
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -220,7 +245,7 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         self
         """
         from mapie.conformity_scores import GammaConformityScore, ResidualNormalisedScore
-        from mapie.regression import CrossConformalRegressor, SplitConformalRegressor
+        from mapie.regression import CrossConformalRegressor, JackknifeAfterBootstrapRegressor, SplitConformalRegressor
 
         self._validate_params()
         owner = type(self).__name__
@@ -268,6 +293,22 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
             conformal.fit(_safe_indexing(X, train), y[train], fit_params=fit_params)
             with self._positive_predictions("a calibration sample"):
                 conformal.conformalize(_safe_indexing(X, calib), y[calib])
+        elif self.method == "jackknife+-ab":
+            self._check_enough(len(y), levels)
+            conformal = JackknifeAfterBootstrapRegressor(
+                clone(self.estimator), confidence_level=list(levels), conformity_score=score, method="plus",
+                resampling=self.n_resamplings, aggregation_method="mean", n_jobs=self.n_jobs,
+                random_state=self.random_state)
+            with self._positive_predictions("an out-of-bag sample of a bootstrap model"), _never_out_of_bag_quiet():
+                conformal.fit_conformalize(X, y, fit_params=fit_params)
+            never_out = np.flatnonzero(np.isnan(np.asarray(conformal.conformity_scores, dtype=float)))
+            if len(never_out):
+                warnings.warn(f"{owner}: {len(never_out)} of {len(y)} samples (sample {never_out[0]} first) were drawn "
+                              f"into all {self.n_resamplings} bootstrap samples, so no model left them out and they "
+                              "calibrate nothing; raise n_resamplings (30 leaves about n * 0.63**30 of them, "
+                              "a millionth of n).", UserWarning, stacklevel=2)
+            n_calibration = len(y) - len(never_out)
+            self._check_enough(n_calibration, levels)
         else:
             self._check_enough(len(y), levels)
             n_splits = len(y) if self.method == "jackknife+" else self.cv
@@ -288,7 +329,7 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X) -> np.ndarray:
-        """Point predictions (the mean of the fold models for CV+, MAPIE's default).
+        """Point predictions (the mean of the fold or bootstrap models for the cross methods, MAPIE's default).
 
         Parameters
         ----------
@@ -299,7 +340,8 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
         """
         check_is_fitted(self, "conformal_")
-        return np.asarray(self.conformal_.predict(X), dtype=float)
+        with _never_out_of_bag_quiet():
+            return np.asarray(self.conformal_.predict(X), dtype=float)
 
     def predict_interval(self, X, confidence_level=None) -> np.ndarray:
         """Lower and upper bounds at the fitted confidence level(s).
@@ -323,7 +365,7 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
             raise ValueError(f"{type(self).__name__} was calibrated for confidence levels "
                              f"{list(self.confidence_levels_)}, not {missing}: refit with "
                              f"confidence_level={sorted(set(self.confidence_levels_) | set(missing))}.")
-        with self._positive_predictions(lambda: self._first_non_positive(X)):
+        with self._positive_predictions(lambda: self._first_non_positive(X)), _never_out_of_bag_quiet():
             _, intervals = self.conformal_.predict_interval(X)
         intervals = np.asarray(intervals, dtype=float)
         columns = [next(k for k, f in enumerate(self.confidence_levels_) if math.isclose(lv, f)) for lv in levels]
