@@ -343,7 +343,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {spec.name: spec for spec in [
                    "embedding, Adam, batch 32, linear decay, no validation split; 500 epochs", _megnet_kgcnn,
                    classifier=_classifier(_megnet_kgcnn)),
     CatalogueEntry("megnet-kgcnn-1000", "megnet-kgcnn with kgcnn's full schedule, 1000 epochs: for a GPU (15 "
-                   "minutes per phonons fold on an H200, about 1.5-2 hours on one CPU core)", _megnet_kgcnn_1000,
+                   "minutes per phonons fold on an H200; 35 minutes to 2 hours on one CPU core, by processor)",
+                   _megnet_kgcnn_1000,
                    classifier=_classifier(_megnet_kgcnn_1000)),
     CatalogueEntry("megnet-kgcnn-x2", "two seeds of megnet-kgcnn trained side by side (one torch thread each), "
                    "predictions averaged; member 0 is megnet-kgcnn itself", _megnet_kgcnn_seeds),
