@@ -55,6 +55,18 @@ def test_jackknife_after_bootstrap_holds_the_level_where_cv_plus_over_covers():
     assert width["jackknife+-ab"] < 0.9 * width["cv+"], width
 
 
+def test_jackknife_after_bootstrap_takes_the_ensemble_spread():
+    X, y = heteroscedastic(1300, 4)
+    members = SeedEnsembleRegressor(ExtraTreeRegressor(max_depth=5), n_estimators=4, random_state=0)
+    fits = {score: ConformalRegressor(members, method="jackknife+-ab", conformity_score=score, n_resamplings=20,
+                                      random_state=0).fit(X[:300], y[:300]) for score in ("absolute", "std")}
+    intervals = {score: model.predict_interval(X[300:]) for score, model in fits.items()}
+    widths = intervals["std"][:, 1] - intervals["std"][:, 0]
+    assert widths.std() > 0.1 * widths.mean()  # the width follows the members' disagreement
+    np.testing.assert_allclose(*(np.diff(intervals["absolute"], axis=1)[[0, -1], 0]), rtol=0.05)
+    assert all(abs(interval_coverage(y[300:], iv) - 0.9) < 0.04 for iv in intervals.values())
+
+
 def test_adaptive_scores_are_narrower_where_noise_is_small():
     X, y = heteroscedastic(3000, 0)
     fits = {
