@@ -230,3 +230,18 @@ def test_spread_of_a_model_without_one_is_refused():
         spread_interval(make_pipeline(Ridge()).fit(X, y), X, 0.9)
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
         spread_interval(SeedEnsembleRegressor(Ridge(), 2).fit(X, y), X, 0)
+
+
+def test_jackknife_after_bootstrap_round_trips_through_save_model_and_joblib(tmp_path):
+    import joblib
+
+    from skhybrid import load_model, save_model
+
+    X, y = heteroscedastic(150, 5)
+    model = ConformalRegressor(Ridge(), method="jackknife+-ab", confidence_level=[0.8, 0.9], random_state=0).fit(X, y)
+    expected = model.predict_interval(X[:9])
+    save_model(model, tmp_path / "jab.skh")
+    joblib.dump(model, tmp_path / "jab.joblib")
+    for loaded in (load_model(tmp_path / "jab.skh"), joblib.load(tmp_path / "jab.joblib")):
+        np.testing.assert_array_equal(loaded.predict_interval(X[:9]), expected)
+        np.testing.assert_array_equal(loaded.predict(X[:9]), model.predict(X[:9]))
