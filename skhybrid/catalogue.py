@@ -155,8 +155,8 @@ def kgcnn_megnet_params(quick=False, epochs=KGCNN_MEGNET_EPOCHS) -> dict:
                 max_epochs=5 if quick else epochs)
 
 
-def _megnet_kgcnn(seed, quick, classify=False, graph=KGCNN_MEGNET_GRAPH, epochs=KGCNN_MEGNET_EPOCHS):
-    params = kgcnn_megnet_params(quick, epochs)
+def _megnet_kgcnn(seed, quick, classify=False, graph=KGCNN_MEGNET_GRAPH, epochs=KGCNN_MEGNET_EPOCHS, **module):
+    params = dict(kgcnn_megnet_params(quick, epochs), **module)
     if classify:  # the recipe's MAE becomes the log loss
         params.pop("loss")
     return _graph_model("MEGNet", graph, seed, False, classify, **params)
@@ -211,6 +211,16 @@ def _megnet_kgcnn_pretrained(seed, quick, classify=False):
 
 def _megnet_kgcnn_1000(seed, quick, classify=False):
     return _megnet_kgcnn(seed, quick, classify, epochs=KGCNN_MEGNET_FULL_EPOCHS)
+
+
+#: What megnet-kgcnn-keras changes in megnet-kgcnn-1000, fixed from kgcnn's Megnet and Keras' defaults (the
+#: reference implementations' framework) before any of its folds was scored: the first block takes the
+#: embeddings through one dense pair instead of its own, and the weights start as Keras starts them.
+KGCNN_KERAS_MODULE = dict(module__first_block_dense=False, module__weight_init="glorot")
+
+
+def _megnet_kgcnn_keras(seed, quick, classify=False):
+    return _megnet_kgcnn(seed, quick, classify, epochs=KGCNN_MEGNET_FULL_EPOCHS, **KGCNN_KERAS_MODULE)
 
 
 def _megnet_kgcnn_seeds(seed, quick):
@@ -346,6 +356,9 @@ CATALOGUE: dict[str, CatalogueEntry] = {spec.name: spec for spec in [
                    "minutes per phonons fold on an H200; 35 minutes to 2 hours on one CPU core, by processor)",
                    _megnet_kgcnn_1000,
                    classifier=_classifier(_megnet_kgcnn_1000)),
+    CatalogueEntry("megnet-kgcnn-keras", "megnet-kgcnn-1000 laid out and initialised as kgcnn's Keras model: "
+                   "the first block takes the embeddings directly, Glorot-uniform weights, zero biases",
+                   _megnet_kgcnn_keras, classifier=_classifier(_megnet_kgcnn_keras)),
     CatalogueEntry("megnet-kgcnn-x2", "two seeds of megnet-kgcnn trained side by side (one torch thread each), "
                    "predictions averaged; member 0 is megnet-kgcnn itself", _megnet_kgcnn_seeds),
     CatalogueEntry("megnet-kgcnn-descriptors", "megnet-kgcnn whose global state starts from the 224 descriptors "

@@ -209,7 +209,8 @@ def test_a_killed_fit_goes_on_from_its_checkpoint_and_its_record_says_so(crystal
     record = json.loads((tmp_path / "run" / "records" / "cgcnn__fold0.json").read_text())
     assert record["resumed_from_epoch"] == 3 and record["epochs"] == 5
     plain = json.loads((tmp_path / "plain" / "records" / "cgcnn__fold0.json").read_text())
-    assert "resumed_from_epoch" not in plain and 0 < plain["epochs_s"] <= plain["fit_s"]  # epochs are part of a fit
+    # epochs are part of a fit; epochs_s is rounded to 0.1 s, which a fit of under 0.1 s can fall below
+    assert "resumed_from_epoch" not in plain and 0 < plain["epochs_s"] <= plain["fit_s"] + 0.05
 
 
 def test_fusion_models_save_their_parts_predictions(crystal_folder, tmp_path):

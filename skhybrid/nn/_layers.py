@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.utils import scatter
 
-__all__ = ["AtomEncoder", "MLP", "ShiftedSoftplus", "graph_pool", "num_graphs"]
+__all__ = ["AtomEncoder", "MLP", "ShiftedSoftplus", "glorot_initialise", "graph_pool", "num_graphs"]
 
 MAX_ATOMIC_NUMBER = 118
 
@@ -167,3 +167,50 @@ def graph_batch(data) -> Tensor:
 def graph_pool(x: Tensor, batch: Tensor, size: int, reduce: str = "mean") -> Tensor:
     """Pool atom (or bond) vectors per graph: ``"mean"``, ``"sum"`` or ``"max"``."""
     return scatter(x, batch, dim=0, dim_size=size, reduce=reduce)
+
+
+def glorot_initialise(module: nn.Module) -> None:
+    r"""Re-initialise ``module`` in place as Keras initialises its layers by default.
+
+    The reference MEGNet implementations (Chen et al.'s ``megnet`` and kgcnn) are Keras models trained from
+    these defaults, where PyTorch's layers draw from other ranges (``Linear``: uniform within
+    :math:`\pm 1/\sqrt{\mathrm{fan_{in}}}`, weights and biases; ``Embedding``: standard normal):
+
+    - linear layers: Glorot-uniform weights, :math:`U(\pm\sqrt{6/(\mathrm{fan_{in}} + \mathrm{fan_{out}})})`
+      (Glorot & Bengio, AISTATS 2010), and zero biases;
+    - embeddings: :math:`U(-0.05, 0.05)`;
+    - LSTMs: Glorot-uniform input weights, orthogonal recurrent weights (Saxe et al., ICLR 2014), zero
+      biases except a forget-gate bias of one (Jozefowicz et al., ICML 2015).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Every ``Linear``, ``Embedding`` and ``LSTM`` inside it is re-initialised; other parameters are kept.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhybrid.nn import glorot_initialise
+    >>> layer = torch.nn.Linear(64, 32)
+    >>> glorot_initialise(layer)
+    >>> bool(layer.bias.abs().max() == 0), bool(layer.weight.abs().max() <= (6 / 96) ** 0.5)
+    (True, True)
+    """
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear):
+            nn.init.xavier_uniform_(layer.weight)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+        elif isinstance(layer, nn.Embedding):
+            nn.init.uniform_(layer.weight, -0.05, 0.05)
+        elif isinstance(layer, nn.LSTM):
+            for name, parameter in layer.named_parameters():
+                if name.startswith("weight_ih"):
+                    nn.init.xavier_uniform_(parameter)
+                elif name.startswith("weight_hh"):
+                    nn.init.orthogonal_(parameter)
+                elif name.startswith("bias"):
+                    nn.init.zeros_(parameter)
+                    if name.startswith("bias_ih"):  # gates are stacked (input, forget, cell, output)
+                        with torch.no_grad():
+                            parameter[layer.hidden_size:2 * layer.hidden_size] = 1.0

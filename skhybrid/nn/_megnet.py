@@ -7,7 +7,7 @@ from torch import Tensor, nn
 from torch_geometric.nn.aggr import Set2Set
 
 from ._base import GraphNetwork, renamed_parameter
-from ._layers import MLP, AtomEncoder, graph_batch, num_graphs
+from ._layers import MLP, AtomEncoder, glorot_initialise, graph_batch, num_graphs
 from ._megnet_block import MEGNetBlock
 
 __all__ = ["MEGNet"]
@@ -56,6 +56,15 @@ class MEGNet(GraphNetwork):
         Atoms and bonds are projected linearly to this width before their
         Set2Set readout, as in the reference implementation (16); ``None``
         reads out the ``channels``-wide vectors directly.
+    first_block_dense : bool, default=True
+        Give the first block its own dense layers, as every later block has. ``False`` is the reference
+        implementations' layout (Chen et al.'s ``megnet``, kgcnn): the atom embedding and the initial state
+        go through two dense layers (``dense_channels``, ``hidden_channels``) once, and the first block
+        takes them directly, so that its residual connection starts from them.
+    weight_init : {"torch", "glorot"}, default="torch"
+        ``"glorot"`` initialises as Keras does, the reference implementations' framework (see
+        :func:`~skhybrid.nn.glorot_initialise`); then a learned initial state starts from
+        :math:`U(-0.05, 0.05)`, as their state embedding does. ``"torch"`` keeps PyTorch's defaults.
     n_angle_features : int, default=0
         Accepted and ignored, so that every network takes the same data sizes.
 
@@ -81,8 +90,11 @@ class MEGNet(GraphNetwork):
                  n_global_features: int = 0, n_angle_features: int = 0, hidden_channels: int = 32,
                  num_layers: int = 3, dense_channels: int = 64, processing_steps: int = 3,
                  head_channels=(32, 16), dropout: float = 0.0, block_channels=None, readout_channels=None,
-                 channels=None, num_blocks=None):
+                 first_block_dense: bool = True, weight_init: str = "torch", channels=None, num_blocks=None):
         super().__init__()
+        if weight_init not in ("torch", "glorot"):
+            raise ValueError(f"weight_init must be 'torch' or 'glorot', got {weight_init!r}.")
+        self.weight_init = weight_init
         channels = renamed_parameter("MEGNet", "channels", "hidden_channels", channels, hidden_channels, 32)
         num_blocks = renamed_parameter("MEGNet", "num_blocks", "num_layers", num_blocks, num_layers, 3)
         self.n_global_features = n_global_features
@@ -93,20 +105,28 @@ class MEGNet(GraphNetwork):
         readout = channels if readout_channels is None else readout_channels
         self.out_channels = 4 * readout + channels
         act = "shifted_softplus"
+        # without a dense pair before the first block, the embeddings carry it (the reference layout)
+        embedded = [dense_channels, channels] if first_block_dense else [dense_channels, dense_channels, channels]
         self.atom_embedding = nn.Sequential(AtomEncoder(n_node_features, dense_channels),
-                                            MLP([dense_channels, channels], activation=act))
+                                            MLP(embedded, activation=act))
         self.edge_embedding = MLP([n_edge_features, dense_channels, channels], activation=act)
+        self.state_embedding = None
         if n_global_features > 0:
             self.state_embedding = MLP([n_global_features, dense_channels, channels], activation=act)
-        else:
+        elif first_block_dense:
             self.initial_state = nn.Parameter(torch.zeros(1, channels))
+        else:
+            self.initial_state = nn.Parameter(torch.zeros(1, dense_channels))
+            self.state_embedding = MLP(embedded, activation=act)
 
-        def dense():
+        def dense(block):
+            if block == 0 and not first_block_dense:
+                return nn.Identity()
             return MLP([channels, dense_channels, channels], activation=act)
 
-        self.atom_dense = nn.ModuleList(dense() for _ in range(num_blocks))
-        self.edge_dense = nn.ModuleList(dense() for _ in range(num_blocks))
-        self.state_dense = nn.ModuleList(dense() for _ in range(num_blocks))
+        self.atom_dense = nn.ModuleList(dense(i) for i in range(num_blocks))
+        self.edge_dense = nn.ModuleList(dense(i) for i in range(num_blocks))
+        self.state_dense = nn.ModuleList(dense(i) for i in range(num_blocks))
         self.blocks = nn.ModuleList(
             MEGNetBlock(channels, block_channels) for _ in range(num_blocks)
         )
@@ -119,14 +139,21 @@ class MEGNet(GraphNetwork):
         self.edge_readout = Set2Set(readout, processing_steps)
         self.head = MLP([self.out_channels, *head_channels, n_targets], activation=act, plain_last=True,
                         dropout=dropout) if n_targets > 0 else None
+        if weight_init == "glorot":
+            self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """Re-initialise every learnable parameter (and the batch-norm statistics)."""
         for module in self.modules():
             if module is not self and hasattr(module, "reset_parameters"):
                 module.reset_parameters()
+        if self.weight_init == "glorot":
+            glorot_initialise(self)
         if self.n_global_features == 0:
-            nn.init.zeros_(self.initial_state)
+            if self.weight_init == "glorot":
+                nn.init.uniform_(self.initial_state, -0.05, 0.05)
+            else:
+                nn.init.zeros_(self.initial_state)
 
     def encode(self, data) -> Tensor:
         """Set2Set of atoms and bonds with the final state, shape ``(n_graphs, out_channels)``.
@@ -146,10 +173,9 @@ class MEGNet(GraphNetwork):
         n_graphs = num_graphs(data)
         x = self.atom_embedding(data)
         e = self.edge_embedding(data.edge_attr)
-        if self.n_global_features > 0:
-            u = self.state_embedding(data.u)
-        else:
-            u = self.initial_state.expand(n_graphs, -1)
+        u = data.u if self.n_global_features > 0 else self.initial_state.expand(n_graphs, -1)
+        if self.state_embedding is not None:
+            u = self.state_embedding(u)
         for atom_dense, edge_dense, state_dense, block in zip(self.atom_dense, self.edge_dense,
                                                               self.state_dense, self.blocks):
             x_new, e_new, u_new = block(atom_dense(x), data.edge_index, edge_dense(e), state_dense(u), batch)

@@ -3,7 +3,7 @@ import torch
 from torch_geometric.data import Batch
 
 from skhybrid import MagpieFeaturizer, StructureGraphizer
-from skhybrid.nn import ALIGNN, CGCNN, CGCNNConv, EdgeGatedGraphConv, MEGNet
+from skhybrid.nn import ALIGNN, CGCNN, CGCNNConv, EdgeGatedGraphConv, MEGNet, glorot_initialise
 from skhybrid.utils._testing import synthetic_crystals
 
 
@@ -25,6 +25,10 @@ def _models(n_global, n_angle, n_targets=2):
                num_alignn_layers=2, num_gcn_layers=1),
         MEGNet(92, 41, n_targets, n_global_features=n_global, hidden_channels=8, dense_channels=16),
         MEGNet(0, 41, n_targets, hidden_channels=8, dense_channels=16),
+        MEGNet(92, 41, n_targets, n_global_features=n_global, hidden_channels=8, dense_channels=16,
+               first_block_dense=False, weight_init="glorot"),
+        MEGNet(0, 41, n_targets, hidden_channels=8, dense_channels=16, readout_channels=4,
+               first_block_dense=False, weight_init="glorot"),
     ]
 
 
@@ -120,3 +124,63 @@ def test_megnet_block_matches_the_papers_equations():
                                        scatter(x_new, batch, 0, reduce="mean"), u], dim=-1))
     for got, expected in zip(block(x, edge_index, e, u, batch), (x_new, e_new, u_new)):
         torch.testing.assert_close(got, expected)
+
+
+def test_glorot_initialise_draws_as_keras_does():
+    torch.manual_seed(0)
+    module = torch.nn.ModuleDict(dict(linear=torch.nn.Linear(64, 32), embedding=torch.nn.Embedding(95, 64),
+                                      lstm=torch.nn.LSTM(32, 16)))
+    glorot_initialise(module)
+    linear, embedding, lstm = module["linear"], module["embedding"], module["lstm"]
+    bound = (6 / (64 + 32)) ** 0.5
+    assert linear.weight.abs().max() <= bound and linear.weight.abs().max() > 0.9 * bound  # the whole range
+    assert torch.count_nonzero(linear.bias) == 0
+    assert embedding.weight.abs().max() <= 0.05
+    recurrent = lstm.weight_hh_l0.detach()  # (4 * 16, 16): orthonormal columns
+    torch.testing.assert_close(recurrent.T @ recurrent, torch.eye(16), atol=1e-5, rtol=0)
+    gates = lstm.bias_ih_l0.detach().view(4, 16)  # input, forget, cell, output
+    assert torch.equal(gates[1], torch.ones(16)) and torch.count_nonzero(gates[[0, 2, 3]]) == 0
+    assert torch.count_nonzero(lstm.bias_hh_l0) == 0
+
+
+def test_megnet_glorot_is_its_initialisation_and_reset_repeats_it(graphs):
+    torch.manual_seed(4)
+    model = MEGNet(0, 41, hidden_channels=8, dense_channels=16, weight_init="glorot")
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    assert all(torch.count_nonzero(m.bias) == 0 for m in linears)
+    assert all(m.weight.abs().max() <= (6 / (m.in_features + m.out_features)) ** 0.5 for m in linears)
+    assert 0 < model.initial_state.abs().max() <= 0.05  # as kgcnn's embedding of the state input starts
+    torch.manual_seed(4)
+    same = MEGNet(0, 41, hidden_channels=8, dense_channels=16, weight_init="glorot")
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), same.parameters()))
+    torch.manual_seed(5)
+    model.reset_parameters()
+    first = [p.detach().clone() for p in model.parameters()]
+    torch.manual_seed(5)
+    model.reset_parameters()
+    assert all(torch.equal(a, b) for a, b in zip(first, model.parameters()))
+    assert all(torch.count_nonzero(m.bias) == 0 for m in linears)  # a reset keeps the scheme
+    with pytest.raises(ValueError, match="weight_init must be 'torch' or 'glorot'"):
+        MEGNet(0, 41, weight_init="keras")
+
+
+def test_megnet_reference_layout_feeds_the_embeddings_to_the_first_block(graphs):
+    """Chen et al.'s megnet and kgcnn: two dense layers on the embeddings, none of the first block's own."""
+    reference = MEGNet(0, 41, hidden_channels=8, dense_channels=16, first_block_dense=False)
+    default = MEGNet(0, 41, hidden_channels=8, dense_channels=16)
+    for stream in ("atom_dense", "edge_dense", "state_dense"):
+        blocks = getattr(reference, stream)
+        assert isinstance(blocks[0], torch.nn.Identity) and all(len(list(b.parameters())) for b in blocks[1:])
+    widths = [layer.out_features for layer in reference.atom_embedding[1] if isinstance(layer, torch.nn.Linear)]
+    assert widths == [16, 8]
+    assert reference.initial_state.shape == (1, 16) and reference.state_embedding is not None
+    # the default keeps the layout (and the parameter names) that earlier saved models have
+    assert default.initial_state.shape == (1, 8) and default.state_embedding is None
+    assert [layer.out_features for layer in default.atom_embedding[1] if isinstance(layer, torch.nn.Linear)] == [8]
+    calls = []
+    reference.blocks[0].register_forward_pre_hook(lambda module, args: calls.append(args[0]))
+    batch = Batch.from_data_list(graphs[:2])
+    reference.eval()
+    with torch.no_grad():
+        reference(batch)
+        torch.testing.assert_close(calls[0], reference.atom_embedding(batch))
