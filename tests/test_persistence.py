@@ -19,7 +19,8 @@ def crystals():
     return synthetic_crystals(20, seed=3)
 
 
-@pytest.mark.parametrize("name", ["hybrid-light", "megnet-kgcnn", "early-fusion-attention", "gbm-descriptors"])
+@pytest.mark.parametrize("name", ["hybrid-light", "megnet-kgcnn", "megnet-kgcnn-keras", "early-fusion-attention",
+                                  "gbm-descriptors"])
 def test_catalogue_models_round_trip_with_identical_predictions(tmp_path, crystals, name):
     structures, y = crystals
     with warnings.catch_warnings():
