@@ -213,10 +213,12 @@ def _megnet_kgcnn_1000(seed, quick, classify=False):
     return _megnet_kgcnn(seed, quick, classify, epochs=KGCNN_MEGNET_FULL_EPOCHS)
 
 
-#: What megnet-kgcnn-keras changes in megnet-kgcnn-1000, fixed from kgcnn's Megnet and Keras' defaults (the
-#: reference implementations' framework) before any of its folds was scored: the first block takes the
-#: embeddings through one dense pair instead of its own, and the weights start as Keras starts them.
-KGCNN_KERAS_MODULE = dict(module__first_block_dense=False, module__weight_init="glorot")
+#: What megnet-kgcnn-keras changes in megnet-kgcnn-1000, read from kgcnn's Megnet and Set2Set and Keras'
+#: defaults and fixed before any of its folds was scored: the first block takes the embeddings through
+#: one dense pair instead of its own, the weights start as Keras starts them, and the Set2Set LSTM
+#: starts from zeros at every step.
+KGCNN_KERAS_MODULE = dict(module__first_block_dense=False, module__weight_init="glorot",
+                          module__set2set_memory=False)
 
 
 def _megnet_kgcnn_keras(seed, quick, classify=False):
@@ -357,7 +359,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {spec.name: spec for spec in [
                    _megnet_kgcnn_1000,
                    classifier=_classifier(_megnet_kgcnn_1000)),
     CatalogueEntry("megnet-kgcnn-keras", "megnet-kgcnn-1000 laid out and initialised as kgcnn's Keras model: "
-                   "the first block takes the embeddings directly, Glorot-uniform weights, zero biases",
+                   "the first block takes the embeddings directly, Glorot-uniform weights, zero biases, a "
+                   "Set2Set whose LSTM starts from zeros at every step",
                    _megnet_kgcnn_keras, classifier=_classifier(_megnet_kgcnn_keras)),
     CatalogueEntry("megnet-kgcnn-x2", "two seeds of megnet-kgcnn trained side by side (one torch thread each), "
                    "predictions averaged; member 0 is megnet-kgcnn itself", _megnet_kgcnn_seeds),

@@ -13,7 +13,7 @@ from ._cgcnn import CGCNN
 from ._cgcnn_conv import CGCNNConv
 from ._edge_gated_conv import EdgeGatedGraphConv
 from ._fusion import BranchAttention, FusionNet
-from ._layers import MLP, AtomEncoder, ShiftedSoftplus, glorot_initialise
+from ._layers import MLP, AtomEncoder, ShiftedSoftplus, StepwiseSet2Set, glorot_initialise
 from ._megnet import MEGNet
 from ._megnet_block import MEGNetBlock
 from ._schnet import SchNet, SchNetInteraction
@@ -34,5 +34,6 @@ __all__ = [
     "SchNet",
     "SchNetInteraction",
     "ShiftedSoftplus",
+    "StepwiseSet2Set",
     "glorot_initialise",
 ]

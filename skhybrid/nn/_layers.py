@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.utils import scatter
+from torch_geometric.nn.aggr import Set2Set
+from torch_geometric.utils import scatter, softmax
 
-__all__ = ["AtomEncoder", "MLP", "ShiftedSoftplus", "glorot_initialise", "graph_pool", "num_graphs"]
+__all__ = ["AtomEncoder", "MLP", "ShiftedSoftplus", "StepwiseSet2Set", "glorot_initialise", "graph_pool", "num_graphs"]
 
 MAX_ATOMIC_NUMBER = 118
 
@@ -214,3 +215,40 @@ def glorot_initialise(module: nn.Module) -> None:
                     if name.startswith("bias_ih"):  # gates are stacked (input, forget, cell, output)
                         with torch.no_grad():
                             parameter[layer.hidden_size:2 * layer.hidden_size] = 1.0
+
+
+class StepwiseSet2Set(Set2Set):
+    r"""Set2Set whose LSTM starts from a zero state at every processing step, as kgcnn's readout does.
+
+    Vinyals et al.'s Set2Set (ICLR 2016; PyG's :class:`~torch_geometric.nn.aggr.Set2Set`) carries the LSTM's
+    hidden and cell state from one step to the next. kgcnn's ``PoolingSet2SetEncoder``, the readout of its
+    MEGNet, calls a Keras LSTM on a one-step sequence at every step, so the state is reset each time and the
+    query depends on the previous read-out :math:`\mathbf{q}^*_{t-1}` alone:
+
+    .. math::
+        \mathbf{q}_t = \mathrm{LSTM}(\mathbf{q}^*_{t-1}, (\mathbf{0}, \mathbf{0})), \quad
+        a_{i,t} = \mathrm{softmax}_i(\mathbf{x}_i \cdot \mathbf{q}_t), \quad
+        \mathbf{q}^*_t = \mathbf{q}_t \oplus \sum_i a_{i,t} \mathbf{x}_i
+
+    with :math:`\mathbf{q}^*_0 = \mathbf{0}`. Parameters and output width are those of ``Set2Set``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhybrid.nn import StepwiseSet2Set
+    >>> readout = StepwiseSet2Set(4, processing_steps=3)
+    >>> readout(torch.randn(5, 4), torch.tensor([0, 0, 1, 1, 1]), dim_size=2).shape
+    torch.Size([2, 8])
+    """
+
+    def forward(self, x: Tensor, index: Tensor | None = None, ptr: Tensor | None = None,
+                dim_size: int | None = None, dim: int = -2) -> Tensor:
+        self.assert_index_present(index)
+        self.assert_two_dimensional_input(x, dim)
+        q_star = x.new_zeros(dim_size, self.out_channels)
+        for _ in range(self.processing_steps):
+            q, _ = self.lstm(q_star.unsqueeze(0))  # no state passed: each step starts from zeros
+            q = q.view(dim_size, self.in_channels)
+            attention = softmax((x * q[index]).sum(dim=-1, keepdim=True), index, ptr, dim_size, dim)
+            q_star = torch.cat([q, self.reduce(attention * x, index, ptr, dim_size, dim, reduce="sum")], dim=-1)
+        return q_star

@@ -7,7 +7,7 @@ from torch import Tensor, nn
 from torch_geometric.nn.aggr import Set2Set
 
 from ._base import GraphNetwork, renamed_parameter
-from ._layers import MLP, AtomEncoder, glorot_initialise, graph_batch, num_graphs
+from ._layers import MLP, AtomEncoder, StepwiseSet2Set, glorot_initialise, graph_batch, num_graphs
 from ._megnet_block import MEGNetBlock
 
 __all__ = ["MEGNet"]
@@ -65,6 +65,9 @@ class MEGNet(GraphNetwork):
         ``"glorot"`` initialises as Keras does, the reference implementations' framework (see
         :func:`~skhybrid.nn.glorot_initialise`); then a learned initial state starts from
         :math:`U(-0.05, 0.05)`, as their state embedding does. ``"torch"`` keeps PyTorch's defaults.
+    set2set_memory : bool, default=True
+        Carry the Set2Set LSTM's state from one processing step to the next (Vinyals et al., PyG). ``False``
+        starts it from zeros at every step, as kgcnn's readout does (:class:`~skhybrid.nn.StepwiseSet2Set`).
     n_angle_features : int, default=0
         Accepted and ignored, so that every network takes the same data sizes.
 
@@ -90,7 +93,8 @@ class MEGNet(GraphNetwork):
                  n_global_features: int = 0, n_angle_features: int = 0, hidden_channels: int = 32,
                  num_layers: int = 3, dense_channels: int = 64, processing_steps: int = 3,
                  head_channels=(32, 16), dropout: float = 0.0, block_channels=None, readout_channels=None,
-                 first_block_dense: bool = True, weight_init: str = "torch", channels=None, num_blocks=None):
+                 first_block_dense: bool = True, weight_init: str = "torch", set2set_memory: bool = True,
+                 channels=None, num_blocks=None):
         super().__init__()
         if weight_init not in ("torch", "glorot"):
             raise ValueError(f"weight_init must be 'torch' or 'glorot', got {weight_init!r}.")
@@ -135,8 +139,9 @@ class MEGNet(GraphNetwork):
         else:
             self.atom_projection = nn.Linear(channels, readout_channels)
             self.edge_projection = nn.Linear(channels, readout_channels)
-        self.atom_readout = Set2Set(readout, processing_steps)
-        self.edge_readout = Set2Set(readout, processing_steps)
+        readout_type = Set2Set if set2set_memory else StepwiseSet2Set
+        self.atom_readout = readout_type(readout, processing_steps)
+        self.edge_readout = readout_type(readout, processing_steps)
         self.head = MLP([self.out_channels, *head_channels, n_targets], activation=act, plain_last=True,
                         dropout=dropout) if n_targets > 0 else None
         if weight_init == "glorot":

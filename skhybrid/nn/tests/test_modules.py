@@ -3,7 +3,7 @@ import torch
 from torch_geometric.data import Batch
 
 from skhybrid import MagpieFeaturizer, StructureGraphizer
-from skhybrid.nn import ALIGNN, CGCNN, CGCNNConv, EdgeGatedGraphConv, MEGNet, glorot_initialise
+from skhybrid.nn import ALIGNN, CGCNN, CGCNNConv, EdgeGatedGraphConv, MEGNet, StepwiseSet2Set, glorot_initialise
 from skhybrid.utils._testing import synthetic_crystals
 
 
@@ -28,7 +28,7 @@ def _models(n_global, n_angle, n_targets=2):
         MEGNet(92, 41, n_targets, n_global_features=n_global, hidden_channels=8, dense_channels=16,
                first_block_dense=False, weight_init="glorot"),
         MEGNet(0, 41, n_targets, hidden_channels=8, dense_channels=16, readout_channels=4,
-               first_block_dense=False, weight_init="glorot"),
+               first_block_dense=False, weight_init="glorot", set2set_memory=False),
     ]
 
 
@@ -174,6 +174,8 @@ def test_megnet_reference_layout_feeds_the_embeddings_to_the_first_block(graphs)
     widths = [layer.out_features for layer in reference.atom_embedding[1] if isinstance(layer, torch.nn.Linear)]
     assert widths == [16, 8]
     assert reference.initial_state.shape == (1, 16) and reference.state_embedding is not None
+    assert type(MEGNet(0, 41, set2set_memory=False).atom_readout) is StepwiseSet2Set
+    assert type(default.atom_readout).__name__ == "Set2Set"
     # the default keeps the layout (and the parameter names) that earlier saved models have
     assert default.initial_state.shape == (1, 8) and default.state_embedding is None
     assert [layer.out_features for layer in default.atom_embedding[1] if isinstance(layer, torch.nn.Linear)] == [8]
@@ -184,3 +186,28 @@ def test_megnet_reference_layout_feeds_the_embeddings_to_the_first_block(graphs)
     with torch.no_grad():
         reference(batch)
         torch.testing.assert_close(calls[0], reference.atom_embedding(batch))
+
+
+def test_stepwise_set2set_resets_the_lstm_at_every_step():
+    """kgcnn's readout: each step's query comes from the previous read-out alone, through a fresh LSTM."""
+    from torch_geometric.nn.aggr import Set2Set
+    from torch_geometric.utils import softmax
+
+    torch.manual_seed(0)
+    x, index = torch.randn(7, 4), torch.tensor([0, 0, 0, 1, 1, 2, 2])
+    stepwise = StepwiseSet2Set(4, processing_steps=3)
+    carried = Set2Set(4, processing_steps=3)
+    carried.load_state_dict(stepwise.state_dict())
+    q_star = torch.zeros(3, 8)
+    with torch.no_grad():
+        for _ in range(3):
+            q = stepwise.lstm(q_star.unsqueeze(0), (torch.zeros(1, 3, 4), torch.zeros(1, 3, 4)))[0][0]
+            a = softmax((x * q[index]).sum(-1), index)
+            r = torch.zeros(3, 4).index_add_(0, index, a[:, None] * x)
+            q_star = torch.cat([q, r], dim=-1)
+        torch.testing.assert_close(stepwise(x, index, dim_size=3), q_star)
+        assert not torch.allclose(carried(x, index, dim_size=3), q_star)  # the carried state changes steps 2-3
+        one_step = StepwiseSet2Set(4, processing_steps=1)
+        carried_one = Set2Set(4, processing_steps=1)
+        carried_one.load_state_dict(one_step.state_dict())
+        torch.testing.assert_close(one_step(x, index, dim_size=3), carried_one(x, index, dim_size=3))
