@@ -213,16 +213,20 @@ def _megnet_kgcnn_1000(seed, quick, classify=False):
     return _megnet_kgcnn(seed, quick, classify, epochs=KGCNN_MEGNET_FULL_EPOCHS)
 
 
-#: What megnet-kgcnn-keras changes in megnet-kgcnn-1000, read from kgcnn's Megnet and Set2Set and Keras'
-#: defaults and fixed before any of its folds was scored: the first block takes the embeddings through
-#: one dense pair instead of its own, the weights start as Keras starts them, and the Set2Set LSTM
-#: starts from zeros at every step.
+#: What megnet-kgcnn-keras changes in megnet-kgcnn-1000, read from kgcnn's Megnet, MEGnetBlock, Set2Set and
+#: Keras' defaults, and fixed before any of its folds was scored: the first block takes the embeddings
+#: through one dense pair instead of its own, the weights start as Keras starts them, each block's update
+#: MLPs end with a linear layer, and the Set2Set LSTM starts from zeros at every step.
 KGCNN_KERAS_MODULE = dict(module__first_block_dense=False, module__weight_init="glorot",
-                          module__set2set_memory=False)
+                          module__linear_block_outputs=True, module__set2set_memory=False)
+#: ... and its distance expansion: kgcnn's exp(-(d - c_k)^2 / (2 sigma^2)), sigma 0.4, centres every 0.2 A
+#: from 0 to 4.8 (KGCNN_MEGNET_GRAPH's Gaussians are narrower, exp(-((d - c_k) / 0.4)^2), to 5 A).
+KGCNN_KERAS_GRAPH = dict(KGCNN_MEGNET_GRAPH, gaussian_width=0.4 * 2 ** 0.5, gaussian_stop=4.8)
 
 
 def _megnet_kgcnn_keras(seed, quick, classify=False):
-    return _megnet_kgcnn(seed, quick, classify, epochs=KGCNN_MEGNET_FULL_EPOCHS, **KGCNN_KERAS_MODULE)
+    return _megnet_kgcnn(seed, quick, classify, graph=KGCNN_KERAS_GRAPH, epochs=KGCNN_MEGNET_FULL_EPOCHS,
+                         **KGCNN_KERAS_MODULE)
 
 
 def _megnet_kgcnn_seeds(seed, quick):
@@ -359,8 +363,9 @@ CATALOGUE: dict[str, CatalogueEntry] = {spec.name: spec for spec in [
                    _megnet_kgcnn_1000,
                    classifier=_classifier(_megnet_kgcnn_1000)),
     CatalogueEntry("megnet-kgcnn-keras", "megnet-kgcnn-1000 laid out and initialised as kgcnn's Keras model: "
-                   "the first block takes the embeddings directly, Glorot-uniform weights, zero biases, a "
-                   "Set2Set whose LSTM starts from zeros at every step",
+                   "kgcnn's wider distance Gaussians, the first block takes the embeddings directly, "
+                   "Glorot-uniform weights, zero biases, linear block outputs, a Set2Set whose LSTM starts from "
+                   "zeros at every step",
                    _megnet_kgcnn_keras, classifier=_classifier(_megnet_kgcnn_keras)),
     CatalogueEntry("megnet-kgcnn-x2", "two seeds of megnet-kgcnn trained side by side (one torch thread each), "
                    "predictions averaged; member 0 is megnet-kgcnn itself", _megnet_kgcnn_seeds),

@@ -51,8 +51,8 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
     - ``edge_index`` (row 0 neighbour, row 1 centre), ``distance``,
       ``edge_vec`` (centre to neighbour image) and ``edge_attr``: the distances
       on ``n_gaussians`` Gaussians ``exp(-((d - c_k) / w)^2)`` with centres
-      evenly from 0 to ``cutoff`` and ``w`` their spacing (CGCNN's 0.2 A by
-      default);
+      evenly from 0 to ``gaussian_stop`` (``cutoff`` by default) and ``w``
+      their spacing (CGCNN's 0.2 A by default);
     - with ``line_graph=True``, the ALIGNN line graph (Choudhary & DeCost, npj
       Comput. Mater. 7, 185, 2021): one node per bond and, for every ordered
       pair of distinct bonds ``(j -> i), (k -> i)`` of an atom ``i``, an edge
@@ -83,8 +83,13 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
         Gaussians of the distance expansion.
     gaussian_width : float or None, default=None
         Width ``w`` of the distance Gaussians in Angstrom; ``None`` uses their
-        spacing, ``cutoff / (n_gaussians - 1)`` (CGCNN's 0.2 A). kgcnn's MEGNet
-        recipe uses 25 Gaussians of width 0.4 over 5 A.
+        spacing, ``gaussian_stop / (n_gaussians - 1)`` (CGCNN's 0.2 A). kgcnn
+        writes its Gaussians ``exp(-(d - c_k)^2 / (2 sigma^2))``: its ``sigma``
+        is ``w / sqrt(2)`` here (its MEGNet recipe's 0.4 is ``w = 0.566``).
+    gaussian_stop : float or None, default=None
+        The last Gaussian centre in Angstrom; ``None`` is ``cutoff``. kgcnn
+        places its ``n`` centres at ``k * cutoff / n`` for ``k < n``, short of
+        the cutoff: 25 centres over 5 A end at 4.8.
     line_graph : bool, default=False
         Build the bond-angle line graph (ALIGNN).
     n_angle_basis : int, default=40
@@ -150,6 +155,7 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
         "atom_features": [StrOptions({"cgcnn", "z"})],
         "n_gaussians": [Interval(Integral, 2, None, closed="left")],
         "gaussian_width": [Interval(Real, 0, None, closed="neither"), None],
+        "gaussian_stop": [Interval(Real, 0, None, closed="neither"), None],
         "line_graph": ["boolean"],
         "n_angle_basis": [Interval(Integral, 2, None, closed="left")],
         "global_features": [HasMethods(["fit", "transform"]), None],
@@ -166,6 +172,7 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
         atom_features="cgcnn",
         n_gaussians=41,
         gaussian_width=None,
+        gaussian_stop=None,
         line_graph=False,
         n_angle_basis=40,
         global_features=None,
@@ -179,6 +186,7 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
         self.atom_features = atom_features
         self.n_gaussians = n_gaussians
         self.gaussian_width = gaussian_width
+        self.gaussian_stop = gaussian_stop
         self.line_graph = line_graph
         self.n_angle_basis = n_angle_basis
         self.global_features = global_features
@@ -310,7 +318,7 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
         return view
 
     def _graph_params(self) -> dict:
-        return dict(
+        params = dict(
             cutoff=float(self.cutoff),
             max_neighbors=None if self.max_neighbors is None else int(self.max_neighbors),
             atom_features=self.atom_features,
@@ -320,6 +328,9 @@ class StructureGraphizer(TransformerMixin, BaseEstimator):
             n_angle_basis=int(self.n_angle_basis),
             occupancy=self.occupancy,
         )
+        if self.gaussian_stop is not None:  # only when set, so that stores built before it keep their names
+            params["gaussian_stop"] = float(self.gaussian_stop)
+        return params
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -419,7 +430,7 @@ def structure_to_graph(structure, index, **params):
 
 
 def graph_arrays(structure, index, *, cutoff, max_neighbors, atom_features, n_gaussians,
-                 gaussian_width=None, line_graph: bool, n_angle_basis, occupancy):
+                 gaussian_width=None, gaussian_stop=None, line_graph: bool, n_angle_basis, occupancy):
     """What a structure's graph is made from, as numpy arrays, and whether its cutoff had to grow.
 
     Distances and angle cosines are kept in float64 and their Gaussian expansions are left to
@@ -459,8 +470,8 @@ def graph_from_arrays(arrays, params) -> CrystalGraph:
     graph = CrystalGraph(
         z=torch.from_numpy(np.ascontiguousarray(z, dtype=np.int64)),
         edge_index=torch.from_numpy(np.ascontiguousarray(arrays["edge_index"], dtype=np.int64)),
-        edge_attr=to_tensor(gaussian_expansion(distance, 0.0, params["cutoff"], params["n_gaussians"],
-                                               params.get("gaussian_width")), torch.float32),
+        edge_attr=to_tensor(gaussian_expansion(distance, 0.0, params.get("gaussian_stop") or params["cutoff"],
+                                               params["n_gaussians"], params.get("gaussian_width")), torch.float32),
         distance=to_tensor(distance, torch.float32),
         edge_vec=to_tensor(arrays["edge_vec"], torch.float32),
         num_nodes=len(z),

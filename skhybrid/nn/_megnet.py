@@ -65,6 +65,9 @@ class MEGNet(GraphNetwork):
         ``"glorot"`` initialises as Keras does, the reference implementations' framework (see
         :func:`~skhybrid.nn.glorot_initialise`); then a learned initial state starts from
         :math:`U(-0.05, 0.05)`, as their state embedding does. ``"torch"`` keeps PyTorch's defaults.
+    linear_block_outputs : bool, default=False
+        End each block's three update MLPs with a linear layer, as the reference implementations do
+        (``MEGNetBlock(plain_last=True)``); ``False`` applies the activation after their last layer too.
     set2set_memory : bool, default=True
         Carry the Set2Set LSTM's state from one processing step to the next (Vinyals et al., PyG). ``False``
         starts it from zeros at every step, as kgcnn's readout does (:class:`~skhybrid.nn.StepwiseSet2Set`).
@@ -93,7 +96,8 @@ class MEGNet(GraphNetwork):
                  n_global_features: int = 0, n_angle_features: int = 0, hidden_channels: int = 32,
                  num_layers: int = 3, dense_channels: int = 64, processing_steps: int = 3,
                  head_channels=(32, 16), dropout: float = 0.0, block_channels=None, readout_channels=None,
-                 first_block_dense: bool = True, weight_init: str = "torch", set2set_memory: bool = True,
+                 first_block_dense: bool = True, weight_init: str = "torch", linear_block_outputs: bool = False,
+                 set2set_memory: bool = True,
                  channels=None, num_blocks=None):
         super().__init__()
         if weight_init not in ("torch", "glorot"):
@@ -132,7 +136,7 @@ class MEGNet(GraphNetwork):
         self.edge_dense = nn.ModuleList(dense(i) for i in range(num_blocks))
         self.state_dense = nn.ModuleList(dense(i) for i in range(num_blocks))
         self.blocks = nn.ModuleList(
-            MEGNetBlock(channels, block_channels) for _ in range(num_blocks)
+            MEGNetBlock(channels, block_channels, plain_last=linear_block_outputs) for _ in range(num_blocks)
         )
         if readout_channels is None:
             self.atom_projection = self.edge_projection = nn.Identity()

@@ -36,6 +36,9 @@ class MEGNetBlock(nn.Module):
         Width of the incoming atom, bond and state vectors.
     mlp_channels : sequence of int, default=(64, 64, 32)
         Widths of the three MLPs; the last is the width of the updated vectors.
+    plain_last : bool, default=False
+        End each MLP with a linear layer, as the reference implementations (Chen et al.'s ``megnet``,
+        kgcnn) do; ``False`` applies the activation after every layer.
 
     Examples
     --------
@@ -48,14 +51,14 @@ class MEGNetBlock(nn.Module):
     [torch.Size([3, 8]), torch.Size([4, 8]), torch.Size([1, 8])]
     """
 
-    def __init__(self, channels: int, mlp_channels=(64, 64, 32)):
+    def __init__(self, channels: int, mlp_channels=(64, 64, 32), plain_last: bool = False):
         super().__init__()
         widths = list(mlp_channels)
         self.channels = channels
         self.out_channels = widths[-1]
-        self.edge_mlp = MLP([4 * channels] + widths, activation="shifted_softplus")
-        self.node_mlp = MLP([2 * channels + widths[-1]] + widths, activation="shifted_softplus")
-        self.state_mlp = MLP([channels + 2 * widths[-1]] + widths, activation="shifted_softplus")
+        self.edge_mlp = MLP([4 * channels] + widths, activation="shifted_softplus", plain_last=plain_last)
+        self.node_mlp = MLP([2 * channels + widths[-1]] + widths, activation="shifted_softplus", plain_last=plain_last)
+        self.state_mlp = MLP([channels + 2 * widths[-1]] + widths, activation="shifted_softplus", plain_last=plain_last)
 
     def reset_parameters(self) -> None:
         """Re-initialise every learnable parameter (and the batch-norm statistics)."""

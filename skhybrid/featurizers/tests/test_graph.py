@@ -268,3 +268,16 @@ def test_editing_a_cached_graph_in_place_does_not_change_later_hits():
     first.edge_attr.mul_(0.0)
     again = graphizer.transform([rocksalt()])[0]
     assert torch.equal(again.x, original) and again.edge_attr.abs().sum() > 0
+
+
+def test_kgcnns_distance_expansion_is_a_setting():
+    """kgcnn's GaussBasisLayer(bins=25, distance=5, sigma=0.4): exp(-(d - 0.2 k)^2 / (2 * 0.4^2)), k < 25."""
+    graphizer = StructureGraphizer(cutoff=5.0, max_neighbors=None, atom_features="z", n_gaussians=25,
+                                   gaussian_width=0.4 * 2 ** 0.5, gaussian_stop=4.8)
+    graph = graphizer.fit_transform([_perovskite()])[0]
+    distance = graph.distance.double()[:, None]
+    kgcnn = torch.exp(-((distance - 0.2 * torch.arange(25.0, dtype=torch.float64)) ** 2) / (2 * 0.4 ** 2))
+    torch.testing.assert_close(graph.edge_attr, kgcnn.float(), atol=1e-6, rtol=0)
+    assert "gaussian_stop" not in StructureGraphizer()._graph_params()  # stores built before it keep their names
+    with pytest.raises(ValueError, match="gaussian_stop"):
+        StructureGraphizer(gaussian_stop=-1.0).fit([_perovskite()])

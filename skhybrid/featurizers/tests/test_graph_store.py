@@ -24,7 +24,8 @@ def _same(a, b):
 
 
 @pytest.mark.parametrize("settings", [dict(), dict(line_graph=True, max_neighbors=8),
-                                      dict(cutoff=5.0, max_neighbors=None, atom_features="z")])
+                                      dict(cutoff=5.0, max_neighbors=None, atom_features="z"),
+                                      dict(cutoff=5.0, max_neighbors=None, gaussian_width=0.57, gaussian_stop=4.8)])
 def test_store_holds_the_in_memory_graphs(tmp_path, crystals, settings):
     structures, _ = crystals
     path = write_graph_store(structures, tmp_path / "g", StructureGraphizer(**settings), chunk_size=7, progress=False)

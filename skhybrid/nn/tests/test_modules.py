@@ -28,7 +28,7 @@ def _models(n_global, n_angle, n_targets=2):
         MEGNet(92, 41, n_targets, n_global_features=n_global, hidden_channels=8, dense_channels=16,
                first_block_dense=False, weight_init="glorot"),
         MEGNet(0, 41, n_targets, hidden_channels=8, dense_channels=16, readout_channels=4,
-               first_block_dense=False, weight_init="glorot", set2set_memory=False),
+               first_block_dense=False, weight_init="glorot", set2set_memory=False, linear_block_outputs=True),
     ]
 
 
@@ -211,3 +211,20 @@ def test_stepwise_set2set_resets_the_lstm_at_every_step():
         carried_one = Set2Set(4, processing_steps=1)
         carried_one.load_state_dict(one_step.state_dict())
         torch.testing.assert_close(one_step(x, index, dim_size=3), carried_one(x, index, dim_size=3))
+
+
+def test_megnet_blocks_can_end_their_updates_linearly():
+    """The reference implementations' phi_e, phi_v and phi_u end with a linear layer (no activation)."""
+    from skhybrid.nn import MEGNetBlock
+
+    linear, default = MEGNetBlock(4, (8, 4), plain_last=True), MEGNetBlock(4, (8, 4))
+    assert isinstance(linear.node_mlp[-1], torch.nn.Linear) and not isinstance(default.node_mlp[-1], torch.nn.Linear)
+    model = MEGNet(0, 41, hidden_channels=8, dense_channels=16, linear_block_outputs=True)
+    assert all(isinstance(mlp[-1], torch.nn.Linear) for block in model.blocks
+               for mlp in (block.edge_mlp, block.node_mlp, block.state_mlp))
+    torch.manual_seed(0)
+    x, edge_attr, u = torch.randn(3, 4), torch.randn(4, 4), torch.randn(1, 4)
+    edge_index, batch = torch.tensor([[1, 2, 0, 0], [0, 0, 1, 2]]), torch.zeros(3, dtype=torch.long)
+    # shifted softplus is bounded below by -log 2; a linear last layer is not
+    outputs = torch.cat([t.flatten() for t in linear(10 * x, edge_index, 10 * edge_attr, 10 * u, batch)])
+    assert outputs.min() < -0.7
