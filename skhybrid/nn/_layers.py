@@ -230,7 +230,16 @@ class StepwiseSet2Set(Set2Set):
         a_{i,t} = \mathrm{softmax}_i(\mathbf{x}_i \cdot \mathbf{q}_t), \quad
         \mathbf{q}^*_t = \mathbf{q}_t \oplus \sum_i a_{i,t} \mathbf{x}_i
 
-    with :math:`\mathbf{q}^*_0 = \mathbf{0}`. Parameters and output width are those of ``Set2Set``.
+    with :math:`\mathbf{q}^*_0 = \mathbf{0}`. The output is ``2 * in_channels`` wide, as ``Set2Set``'s.
+
+    Parameters
+    ----------
+    in_channels : int
+        Width of the vectors read out.
+    processing_steps : int
+        Steps :math:`t` of attention.
+    **kwargs
+        Passed to the LSTM, as ``Set2Set`` passes them.
 
     Examples
     --------
@@ -243,6 +252,23 @@ class StepwiseSet2Set(Set2Set):
 
     def forward(self, x: Tensor, index: Tensor | None = None, ptr: Tensor | None = None,
                 dim_size: int | None = None, dim: int = -2) -> Tensor:
+        """Read out every group of ``x`` (the atoms or bonds of each crystal).
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, in_channels)
+        index : Tensor of shape (n,)
+            The group of each row (the crystal of each atom or bond).
+        ptr : Tensor, default=None
+            Group boundaries instead of ``index``, as torch-geometric's aggregations take them.
+        dim_size : int, default=None
+            The number of groups.
+        dim : int, default=-2
+
+        Returns
+        -------
+        Tensor of shape (dim_size, 2 * in_channels)
+        """
         self.assert_index_present(index)
         self.assert_two_dimensional_input(x, dim)
         q_star = x.new_zeros(dim_size, self.out_channels)
