@@ -129,3 +129,20 @@ def test_a_word_among_numbers_is_a_typo_not_a_class(tmp_path):
     with pytest.raises(ValueError, match=r"c04.cif.*not a number \('1.2x'\)"):
         run_benchmark(data=folder, target="y", cv=3, models=["dummy"], out=tmp_path / "run", quick=True,
                       progress=False)
+
+
+def test_a_run_resumed_with_other_folds_writes_matbench_files_over_every_finished_fold(tmp_path, monkeypatch):
+    """A run continued with ``--folds 1`` keeps fold 0 of an earlier call in the model's Matbench file."""
+    miniature_matbench("matbench_expt_is_metal", tmp_path, monkeypatch, n=30)
+    out = tmp_path / "run"
+    for fold in (0, 1):
+        results = run_benchmark("matbench_expt_is_metal", models=["dummy"], folds=[fold], out=out,
+                                data_dir=tmp_path / "home", quick=True, progress=False)
+        assert list(results["fold"]) == [fold]  # what this call ran, as before
+    content = json.loads(gzip.decompress((out / "matbench" / "dummy.json.gz").read_bytes()))
+    folds = content["tasks"]["matbench_expt_is_metal"]["results"]
+    for fold in (0, 1):
+        predictions = pd.read_csv(out / "predictions" / f"dummy__fold{fold}.csv")
+        assert np.allclose(list(folds[f"fold_{fold}"]["data"].values()), predictions["proba"])
+    assert not folds["fold_2"]["data"]  # never run: empty, as matbench writes it
+    assert "| dummy | 1 |" in (out / "report.md").read_text()  # the report says what the last call ran

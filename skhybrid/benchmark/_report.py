@@ -442,7 +442,7 @@ def _part_log_losses(out: Path, model: str, fold: int) -> dict:
             for column in frame.columns if column.startswith(COMPONENT_PREFIX)}
 
 
-def write_report(out, results: pd.DataFrame, bench, *, expected=None, quick=False) -> dict:
+def write_report(out, results: pd.DataFrame, bench, *, expected=None, quick=False, matbench_results=None) -> dict:
     """Write ``report.md``, ``report.html``, ``plots/*.png`` and Matbench files; return their paths.
 
     :func:`run_benchmark` calls it at the end of every run; call it yourself
@@ -462,6 +462,10 @@ def write_report(out, results: pd.DataFrame, bench, *, expected=None, quick=Fals
         are listed as missing.
     quick : bool, default=False
         The results come from a ``--quick`` run (short training): said at the top.
+    matbench_results : DataFrame, optional
+        The (model, fold) rows whose predictions go into the Matbench files; default ``results``. The
+        runner passes every finished fold of the models it ran, so that a run resumed with ``--folds``
+        still writes files over the folds of the earlier calls, not files with those folds empty.
 
     Returns
     -------
@@ -482,7 +486,7 @@ def write_report(out, results: pd.DataFrame, bench, *, expected=None, quick=Fals
     unit = bench.unit or "target units"
     intervals = _interval_frame(results)
     plots = _plots(out, results, table, bench) + _interval_plots(out, results, intervals, unit)
-    matbench = _matbench_files(out, results, bench)
+    matbench = _matbench_files(out, results if matbench_results is None else matbench_results, bench)
     reference = LEADERBOARD.get(bench.matbench_task or "")
     status = []
     if quick:
