@@ -64,3 +64,14 @@ def test_the_pretrained_state_hybrid_gives_both_parts_the_same_features():
     assert repr(network_state) == repr(trees_features)
     assert [name for name, _ in network_state.transformer_list] == ["magpie", "structure", "chgnet"]
     assert network_state.transformer_list[2][1].parts == ("restack",)
+
+
+def test_the_keras_descriptor_state_hybrid_is_hybrid_keras_with_the_trees_features_as_state():
+    # hybrid-keras-descriptor-state's design: hybrid-keras's network, unchanged but for its starting state,
+    # which is exactly the trees' feature vector
+    hybrid = dict(build("hybrid-keras-descriptor-state", seed=0, quick=True).estimators)
+    keras = dict(build("hybrid-keras", seed=0, quick=True).estimators)
+    graphizer, network = (step for _, step in hybrid["graph"].steps)
+    assert repr(graphizer.global_features) == repr(hybrid["descriptors"].named_steps["features"])
+    assert graphizer.set_params(global_features=None).get_params() == keras["graph"].steps[0][1].get_params()
+    assert repr(network) == repr(keras["graph"].steps[1][1])
