@@ -431,7 +431,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {spec.name: spec for spec in [
                    _megnet_kgcnn_keras_descriptors, classifier=_classifier(_megnet_kgcnn_keras_descriptors)),
     CatalogueEntry("hybrid-keras-descriptor-state", "gbm-descriptors and megnet-kgcnn-keras-descriptors, blended "
                    "as in hybrid: hybrid-keras whose network also sees the descriptors as its state (33.66 "
-                   "meV/atom on jdft2d; about 11 minutes per jdft2d fold on 2 fast CPU cores)", _hybrid_of(_megnet_kgcnn_keras_descriptors),
+                   "meV/atom on jdft2d; about 11 minutes per jdft2d fold on 2 fast CPU cores)",
+                   _hybrid_of(_megnet_kgcnn_keras_descriptors),
                    classifier=_classifier(_hybrid_of(_megnet_kgcnn_keras_descriptors))),
     CatalogueEntry("hybrid-alignn", "gbm-descriptors and alignn-256, blended as in hybrid: the hybrid with "
                    "the paper-width ALIGNN as its graph part, for a GPU", _hybrid_of(_alignn_256),
