@@ -75,3 +75,18 @@ def test_the_keras_descriptor_state_hybrid_is_hybrid_keras_with_the_trees_featur
     assert repr(graphizer.global_features) == repr(hybrid["descriptors"].named_steps["features"])
     assert graphizer.set_params(global_features=None).get_params() == keras["graph"].steps[0][1].get_params()
     assert repr(network) == repr(keras["graph"].steps[1][1])
+
+
+def test_the_cv5_hybrid_is_hybrid_descriptor_state_with_weights_and_committee_from_a_5_fold_split():
+    # hybrid-descriptor-state-cv5's design: the same two parts, only the internal split differs; every training
+    # sample is held out once (a 5-fold), so the network's committee has five members
+    from skhybrid.fusion._bases import check_internal_cv
+
+    cv5 = build("hybrid-descriptor-state-cv5", seed=0, quick=False)
+    slices = build("hybrid-descriptor-state", seed=0, quick=False)
+    assert repr(cv5.estimators) == repr(slices.estimators)
+    assert (cv5.weights, cv5.refit, cv5.n_jobs, cv5.random_state) == ("oof", ["descriptors"], 2, 0)
+    splits = list(check_internal_cv(cv5.cv, 509, cv5.random_state, "test").split(np.zeros((509, 1))))
+    assert len(splits) == 5
+    np.testing.assert_array_equal(np.sort(np.concatenate([test for _, test in splits])), np.arange(509))
+    assert build("hybrid-descriptor-state-cv5", seed=0, quick=True).cv == 2  # quick: two folds
