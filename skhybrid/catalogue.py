@@ -416,8 +416,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {spec.name: spec for spec in [
                    "out-of-fold predictions of a 5-fold split of the whole training set instead of two 10% "
                    "slices; the network is the committee of its five fold fits on 80%, the descriptor model is "
                    "refit on everything (five network fits instead of two; 32.41 meV/atom on jdft2d, about "
-                   "16 minutes per jdft2d fold on 2 fast CPU cores; 26.45 cm^-1 over phonons folds 0-3, "
-                   "42-44 minutes per fold)",
+                   "16 minutes per jdft2d fold on 2 fast CPU cores; 26.08 cm^-1 on phonons, 41-44 minutes "
+                   "per fold)",
                    _hybrid_of(_megnet_kgcnn_descriptors, inner_folds=5),
                    classifier=_classifier(_hybrid_of(_megnet_kgcnn_descriptors, inner_folds=5))),
     CatalogueEntry("gbm-pretrained", "gbm-descriptors plus the pretrained CHGNet's restacking energy of slabs "
