@@ -391,8 +391,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {spec.name: spec for spec in [
     CatalogueEntry("megnet-kgcnn-x2", "two seeds of megnet-kgcnn trained side by side (one torch thread each), "
                    "predictions averaged; member 0 is megnet-kgcnn itself", _two_seeds_of(_megnet_kgcnn)),
     CatalogueEntry("megnet-kgcnn-keras-x2", "two seeds of megnet-kgcnn-keras trained side by side (one torch "
-                   "thread each), predictions averaged; member 0 is megnet-kgcnn-keras itself (30-32 minutes "
-                   "per phonons fold on 2 fast CPU cores)", _two_seeds_of(_megnet_kgcnn_keras)),
+                   "thread each), predictions averaged; member 0 is megnet-kgcnn-keras itself (27.17 cm^-1 on "
+                   "phonons; 28-32 minutes per fold on 2 fast CPU cores)", _two_seeds_of(_megnet_kgcnn_keras)),
     CatalogueEntry("megnet-kgcnn-descriptors", "megnet-kgcnn whose global state starts from the 224 descriptors "
                    "of gbm-descriptors (early fusion: the state enters every update and the read-out)",
                    _megnet_kgcnn_descriptors, classifier=_classifier(_megnet_kgcnn_descriptors)),
