@@ -34,7 +34,8 @@ def _run_records(task: str, model: str):
     if found and found[0][0].parent.parent.name == task:
         return found[0]
     assert len(found) <= 1, (f"{model} on {task}: five records in several run folders "
-                             f"({[records[0].parent.parent.name for records in found]}); the file's source is ambiguous")
+                             f"({[records[0].parent.parent.name for records in found]}); "
+                             "the file's source is ambiguous")
     return found[0] if found else None
 
 
